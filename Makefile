@@ -1,0 +1,54 @@
+# edgeprune: every target sets up what it needs first (venv, packages, browser, sshd).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+EP := $(VENV)/bin/edgeprune
+STAMP := $(VENV)/.edgeprune-setup
+RECIPE ?= recipes/digits-vgg16.toml
+RUN ?= runs/$(basename $(notdir $(RECIPE)))
+PYTEST_ARGS ?=
+
+.PHONY: setup test lint prune-export-bench report deploy-web deploy-device bench-save bench-regress arm-smoke clean
+
+setup: $(STAMP)
+
+# Python packages (torch and torchvision come from this machine's disk), then the optional
+# system pieces (scripts/setup-*.sh: npm runtime for the web page, Chromium, sshd); each of those
+# prints why it skipped anything and never fails the setup.
+$(STAMP): pyproject.toml $(wildcard scripts/setup-*.sh)
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@for s in $(sort $(wildcard scripts/setup-*.sh)); do VENV=$(VENV) bash $$s || exit 1; done
+	@touch $@
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check edgeprune tests
+
+prune-export-bench: setup
+	$(EP) pipeline $(RECIPE) --out $(RUN)
+
+report: setup
+	$(EP) pipeline $(RECIPE) --out $(RUN) --only report
+
+deploy-web: setup
+	$(EP) pipeline $(RECIPE) --out $(RUN) --only deploy-web
+
+deploy-device: setup
+	$(EP) pipeline $(RECIPE) --out $(RUN) --only deploy-device
+
+# Latency regression on quiet, dedicated hardware: save a baseline once, compare later runs to it.
+bench-save: setup
+	$(PY) -m pytest tests/bench -m bench --benchmark-only --benchmark-save=baseline
+
+bench-regress: setup
+	$(PY) -m pytest tests/bench -m bench --benchmark-only --benchmark-compare --benchmark-compare-fail=median:15%
+
+arm-smoke: setup
+	bash scripts/arm-smoke.sh
+
+clean:
+	rm -rf $(VENV) runs build dist *.egg-info .pytest_cache .benchmarks test-artifacts

@@ -1,0 +1,165 @@
+"""The Python API: the whole pipeline in a few lines.
+
+    import edgeprune as ep
+    data = ep.load_data("digits")
+    model = ep.create_model("vgg16_bn", data=data, width=0.5)
+    ep.train(model, data, epochs=5)
+    small = ep.prune(model, "reg+obd", data, target_macs=0.25)
+    ep.export(small, "out/", int8=True, data=data); ep.bench(["out/model.onnx"], baseline=...)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from edgeprune.data import DataBundle, load_data
+from edgeprune.models import (
+    attach_spec,
+    count_macs,
+    count_params,
+    layer_widths,
+    list_models,
+    load_checkpoint,
+    save_checkpoint,
+    spec_of,
+)
+from edgeprune.models import create_model as _create_model
+from edgeprune.train import EvalResult, TrainConfig, evaluate as _evaluate, fit
+
+__all__ = ["bench", "create_model", "deploy", "evaluate", "export", "list_models", "load", "load_data",
+           "model_info", "prune", "save", "train"]
+
+
+def create_model(name: str, data: DataBundle | None = None, **kwargs: Any) -> nn.Module:
+    """Build a model by name; with ``data`` its classes, input shape and normalization come from the data."""
+    if data is not None:
+        kwargs = {"num_classes": len(data.labels), "in_channels": data.input_shape[0],
+                  "input_size": data.input_shape[1], "labels": data.labels, "mean": data.mean, "std": data.std,
+                  **kwargs}
+    return _create_model(name, **kwargs)
+
+
+def load(path: str | os.PathLike[str], device: str = "cpu") -> nn.Module:
+    """Load an edgeprune checkpoint (safetensors + JSON spec; nothing is unpickled)."""
+    return load_checkpoint(path, device=device)
+
+
+def save(model: nn.Module, path: str | os.PathLike[str]) -> Path:
+    """Save a model built or loaded by edgeprune as a safe checkpoint."""
+    return save_checkpoint(model, path)
+
+
+def evaluate(model: nn.Module, data: DataBundle, split: str = "test", device: str = "auto", batch_size: int = 256) -> EvalResult:
+    """Loss, accuracy and confusion matrix on one split."""
+    return _evaluate(model, data.loader(split, batch_size, shuffle=False), device, num_classes=len(data.labels))
+
+
+def train(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, out: str | os.PathLike[str] | None = None,
+          regularizer=None, **overrides: Any) -> dict[str, Any]:
+    """Fit ``model`` in place (best validation epoch kept) and return history and test metrics.
+
+    With ``out``, writes ``model.safetensors`` (rewritten at every improvement, atomically),
+    ``history.json``, ``train.json`` and ``train.md`` there.
+    """
+    from edgeprune.fileio import write_json, write_text
+    from edgeprune.train import is_main_process
+
+    config = dataclasses.replace(config or TrainConfig(), **overrides) if overrides else (config or TrainConfig())
+    spec = spec_of(model)
+    attach_spec(model, spec.replace(labels=list(data.labels), mean=list(data.mean), std=list(data.std),
+                                    input_shape=tuple(data.input_shape)))
+    out_path = Path(out) if out is not None else None
+    ckpt = out_path / "model.safetensors" if out_path else None
+    on_improve = (lambda m: save_checkpoint(m, ckpt)) if ckpt else None
+    t0 = time.perf_counter()
+    history = fit(model, data, config, regularizer=regularizer, out=out_path, on_improve=on_improve)
+    seconds = time.perf_counter() - t0
+    test = evaluate(model, data, "test", device=config.device)
+    summary = {
+        "model": spec_of(model).name,
+        "data": data.name,
+        "config": dataclasses.asdict(config),
+        "history": dataclasses.asdict(history),
+        "best_epoch": history.best_epoch,
+        "seconds": round(seconds, 2),
+        "params": count_params(model),
+        "macs": count_macs(model, spec_of(model).input_shape),
+        "test": {**dataclasses.asdict(test), **test.rates()},
+    }
+    if out_path and is_main_process():
+        if not ckpt.exists():  # zero epochs: still leave a checkpoint behind
+            save_checkpoint(model, ckpt)
+        write_json(out_path / "train.json", summary)
+        write_text(out_path / "train.md", _train_markdown(summary))
+    return summary
+
+
+def _train_markdown(s: dict[str, Any]) -> str:
+    t = s["test"]
+    lines = [f"# Training: {s['model']} on {s['data']}", "",
+             f"- best epoch: {s['best_epoch']} of {len(s['history']['epochs'])} ({s['seconds']} s)",
+             f"- params: {s['params']:,}; MACs per sample: {s['macs']:,}",
+             f"- test accuracy: {t['accuracy']:.4f} on {t['n']} samples (TPR {t['tpr']:.3f}, TNR {t['tnr']:.3f})", "",
+             "| epoch | train loss | train acc | val loss | val acc | s |", "|---:|---:|---:|---:|---:|---:|"]
+    for e in s["history"]["epochs"]:
+        lines.append(f"| {e['epoch']} | {e['train_loss']:.4f} | {e['train_acc']:.3f} | {e['val_loss']:.4f} | "
+                     f"{e['val_acc']:.3f} | {e['seconds']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def model_info(model_or_path: nn.Module | str | os.PathLike[str]) -> dict[str, Any]:
+    """Params, MACs, per-layer widths (and file size for a path) of a checkpoint or model."""
+    size = None
+    if not isinstance(model_or_path, nn.Module):
+        size = Path(model_or_path).stat().st_size if Path(model_or_path).exists() else None
+        model = load(model_or_path)
+    else:
+        model = model_or_path
+    spec = spec_of(model)
+    return {
+        "name": spec.name,
+        "input_shape": list(spec.input_shape),
+        "classes": len(spec.labels),
+        "params": count_params(model),
+        "macs": count_macs(model, spec.input_shape),
+        "file_bytes": size,
+        "layers": [dataclasses.asdict(w) for w in layer_widths(model)],
+        "provenance": spec.provenance,
+    }
+
+
+def prune(model: nn.Module, method: str, data: DataBundle, **kwargs: Any) -> nn.Module:
+    """Prune structurally with a named method (see ``edgeprune list methods``); returns a smaller model."""
+    from edgeprune.pruning import prune as _prune
+
+    return _prune(model, method=method, data=data, **kwargs)
+
+
+def export(model: nn.Module | str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
+    """Export to ONNX (simplified), OpenVINO IR and optionally INT8, with parity checks."""
+    from edgeprune.export import export as _export
+
+    return _export(model, out, **kwargs)
+
+
+def bench(models: list[str | os.PathLike[str]], **kwargs: Any) -> dict[str, Any]:
+    """Benchmark models on CPU backends (and browsers/devices), with speedups against a baseline."""
+    from edgeprune.bench import bench as _bench
+
+    return _bench(models, **kwargs)
+
+
+def deploy(kind: str, model: str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> Path:
+    """Package a model for the web (static site) or a device (tar bundle needing only onnxruntime)."""
+    from edgeprune.deploy import deploy as _deploy
+
+    return _deploy(kind, model, out, **kwargs)
+
+
+__all__ += ["load_data"]

@@ -1,0 +1,52 @@
+"""Argument groups shared by several subcommands (kept free of heavy imports)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_data_args(parser: argparse.ArgumentParser, default: str | None = "digits") -> None:
+    """--data, --data-root, --input-size, --channels, --fraction, --download, --seed."""
+    g = parser.add_argument_group("data")
+    g.add_argument("--data", default=default, metavar="NAME",
+                   help="digits (embedded), mnist, fashionmnist, cifar10, stl10 or imagefolder:PATH (default: %(default)s)")
+    g.add_argument("--data-root", default=None, metavar="DIR", help="where torchvision datasets live (default: $EDGEPRUNE_DATA or ./data)")
+    g.add_argument("--input-size", type=int, default=None, metavar="PX", help="resize inputs to PX x PX (default: 32; 224 for imagefolder)")
+    g.add_argument("--channels", type=int, choices=(1, 3), default=None, help="input channels (default: the dataset's own)")
+    g.add_argument("--fraction", type=float, default=1.0, help="stratified fraction of the dataset to use (papers: 0.1)")
+    g.add_argument("--download", action="store_true", help="allow torchvision to download the dataset (needs a network)")
+    g.add_argument("--seed", type=int, default=0, help="seed for splits, init and shuffling (default: %(default)s)")
+
+
+def load_data_from_args(args: argparse.Namespace, **overrides):
+    """Load the DataBundle the data arguments describe."""
+    from edgeprune.data import load_data
+
+    kwargs = {"root": args.data_root, "input_size": args.input_size, "channels": args.channels,
+              "seed": args.seed, "fraction": args.fraction, "download": args.download}
+    kwargs.update(overrides)
+    return load_data(args.data, **kwargs)
+
+
+def add_train_args(parser: argparse.ArgumentParser, epochs: int = 10, title: str = "training") -> None:
+    """--epochs, --batch-size, --optimizer, --lr, --weight-decay, --patience, --device, --workers."""
+    g = parser.add_argument_group(title)
+    g.add_argument("--epochs", type=int, default=epochs, help="epochs (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=64, help="batch size (default: %(default)s)")
+    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam", help="optimizer (default: %(default)s)")
+    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: %(default)s)")
+    g.add_argument("--weight-decay", type=float, default=0.0, help="weight decay (default: %(default)s)")
+    g.add_argument("--patience", type=int, default=None, help="stop after this many epochs without validation improvement")
+    g.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N] (default: %(default)s)")
+    g.add_argument("--workers", type=int, default=0, help="data loader worker processes (default: %(default)s)")
+
+
+def train_config_from_args(args: argparse.Namespace, **overrides):
+    """The TrainConfig the training arguments describe."""
+    from edgeprune.train import TrainConfig
+
+    kwargs = {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
+              "weight_decay": args.weight_decay, "patience": args.patience, "device": args.device,
+              "seed": getattr(args, "seed", 0), "num_workers": args.workers}
+    kwargs.update(overrides)
+    return TrainConfig(**kwargs)

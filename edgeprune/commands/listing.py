@@ -1,0 +1,47 @@
+"""edgeprune list: the registered models, datasets, pruning methods, criteria, export formats, backends."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+HELP = "list models, datasets, methods, criteria, regularizers, formats or backends"
+EXAMPLES = """examples:
+  edgeprune list models 'vgg*'
+  edgeprune list methods
+"""
+
+# what -> (module, function returning a list of names or {name: description})
+SOURCES = {
+    "models": ("edgeprune.models", "list_models"),
+    "datasets": ("edgeprune.data", "DATASETS"),
+    "methods": ("edgeprune.pruning.methods", "list_methods"),
+    "criteria": ("edgeprune.pruning.criteria", "list_criteria"),
+    "regularizers": ("edgeprune.pruning.regularizers", "list_regularizers"),
+    "formats": ("edgeprune.export", "list_formats"),
+    "backends": ("edgeprune.bench.backends", "list_backends"),
+}
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``edgeprune list``."""
+    p.add_argument("what", choices=sorted(SOURCES), help="what to list")
+    p.add_argument("pattern", nargs="?", default="*", help="glob filter (models only)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print one name per line (with a description where there is one)."""
+    module_name, attr = SOURCES[args.what]
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        from edgeprune.errors import EdgepruneError
+
+        raise EdgepruneError(f"{args.what} are not available in this build of edgeprune") from None
+    items = obj(args.pattern) if args.what == "models" else (obj() if callable(obj) else obj)
+    if isinstance(items, dict):
+        for name, desc in items.items():
+            print(f"{name:24s} {desc}")
+    else:
+        print("\n".join(items))
+    return 0

@@ -1,0 +1,37 @@
+"""Data: the embedded digits set, torchvision datasets and ImageFolder trees, as DataBundles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeprune.data.bundle import DataBundle, stratified_split
+from edgeprune.errors import ConfigError
+
+DATASETS = ("digits", "mnist", "fashionmnist", "cifar10", "stl10", "imagefolder:PATH")
+
+
+def load_data(name: str = "digits", root: str | Path | None = None, input_size: int | None = None,
+              channels: int | None = None, seed: int = 0, fraction: float = 1.0, download: bool = False) -> DataBundle:
+    """Load a dataset by name (see ``DATASETS``) into train/val/test splits with one normalization."""
+    if channels not in (None, 1, 3):
+        raise ConfigError(f"channels must be 1 or 3, got {channels}")
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"fraction must be in (0, 1], got {fraction}")
+    key = name.lower()
+    if key == "digits":
+        from edgeprune.data.digits import load_digits_bundle
+
+        return load_digits_bundle(input_size=input_size or 32, channels=channels or 1, seed=seed)
+    if key.startswith("imagefolder:"):
+        from edgeprune.data.vision import load_imagefolder_bundle
+
+        return load_imagefolder_bundle(name.split(":", 1)[1], input_size=input_size or 224, channels=channels or 3, seed=seed)
+    from edgeprune.data.vision import NATIVE_CHANNELS, load_torchvision_bundle
+
+    if key in NATIVE_CHANNELS:
+        return load_torchvision_bundle(key, root=root, input_size=input_size or 32, channels=channels,
+                                       fraction=fraction, seed=seed, download=download)
+    raise ConfigError(f"unknown dataset {name!r}", hint=f"one of {', '.join(DATASETS)}")
+
+
+__all__ = ["DATASETS", "DataBundle", "load_data", "stratified_split"]

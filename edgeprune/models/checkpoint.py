@@ -1,0 +1,95 @@
+"""Safe checkpoints: one .safetensors file, the ModelSpec as JSON in its header, never a pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgeprune.errors import CheckpointError, EdgepruneError
+from edgeprune.fileio import atomic_path
+from edgeprune.models.layers import layer_sizes, resize_layers
+from edgeprune.models.spec import ModelSpec, attach_spec, spec_of
+
+FORMAT = "edgeprune-checkpoint/1"
+
+
+def save_checkpoint(model: nn.Module, path: str | os.PathLike[str], spec: ModelSpec | None = None,
+                    extra: dict[str, Any] | None = None) -> Path:
+    """Write weights and spec (with the current layer sizes) atomically; return the path."""
+    from safetensors.torch import save_file
+
+    spec = (spec or spec_of(model)).replace(layers=layer_sizes(model))
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    metadata = {"format": FORMAT, "spec": spec.to_json()}
+    if extra:
+        metadata["extra"] = json.dumps(extra, sort_keys=True)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
+    attach_spec(model, spec)
+    return path
+
+
+def read_header(path: str | os.PathLike[str]) -> tuple[ModelSpec, dict[str, Any]]:
+    """Read only the spec and extra metadata of a checkpoint (cheap: no tensors)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as e:  # safetensors raises its own error types for truncated/garbled files
+        raise CheckpointError(f"{path} is not a readable safetensors file ({_first_line(e)})",
+                              hint="the file is truncated or corrupted; re-create it") from e
+    if meta.get("format") != FORMAT or "spec" not in meta:
+        raise CheckpointError(f"{path} is a safetensors file but not an edgeprune checkpoint",
+                              hint="plain weight files go through --weights FILE")
+    try:
+        spec = ModelSpec.from_json(meta["spec"])
+        extra = json.loads(meta.get("extra", "{}"))
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{path} has a malformed edgeprune header ({_first_line(e)})") from e
+    return spec, extra
+
+
+def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the model from the spec alone, load its tensors, attach the spec; eval mode."""
+    from safetensors.torch import load_file
+
+    from edgeprune.models.registry import build
+
+    spec, _ = read_header(path)
+    try:
+        state = load_file(str(path), device=str(device))
+    except Exception as e:
+        raise CheckpointError(f"{path}: the tensors cannot be read ({_first_line(e)})",
+                              hint="the file is truncated or corrupted; re-create it") from e
+    try:
+        with torch.device("meta"):
+            model = build(spec.name, **spec.kwargs)
+            resize_layers(model, spec.layers)
+    except EdgepruneError:
+        raise
+    except Exception as e:
+        raise CheckpointError(f"{path}: the architecture cannot be rebuilt ({_first_line(e)})") from e
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: weights do not fit the recorded architecture ({_first_line(e)})") from e
+    leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if leftover:
+        raise CheckpointError(f"{path}: tensors missing from the file: {leftover[:5]}")
+    model.eval()
+    return attach_spec(model, spec)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:200] if text else type(e).__name__

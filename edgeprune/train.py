@@ -1,0 +1,266 @@
+"""Fit and evaluate: best-validation checkpoint, early stopping, loss history; CUDA+AMP and torchrun DDP."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from edgeprune.data.bundle import DataBundle
+from edgeprune.devices import resolve_device
+from edgeprune.errors import ConfigError
+from edgeprune.fileio import write_json
+from edgeprune.ui import log, track
+
+Regularizer = Callable[[nn.Module], torch.Tensor]
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass
+class TrainConfig:
+    """How to (re)train: optimizer, schedule, early stopping, device, seed."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    cosine: bool = True
+    freeze_features: bool = False
+    patience: int | None = None
+    select: str = "val_loss"
+    device: str = "auto"
+    amp: bool = True
+    seed: int = 0
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise ConfigError(f"epochs must be >= 0, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer {self.optimizer!r} is not one of {OPTIMIZERS}")
+        if not self.lr > 0:
+            raise ConfigError(f"learning rate must be > 0, got {self.lr}")
+        if self.select not in ("val_loss", "val_acc"):
+            raise ConfigError(f"select must be val_loss or val_acc, got {self.select!r}")
+
+
+@dataclass
+class EvalResult:
+    """Loss, accuracy and confusion matrix (rows: true class, columns: predicted)."""
+
+    loss: float
+    accuracy: float
+    n: int
+    confusion: list[list[int]]
+
+    def rates(self) -> dict[str, float]:
+        """Macro-averaged TPR, TNR, FPR, FNR over classes (one-vs-rest), as the seed papers tabulate."""
+        cm = np.asarray(self.confusion, dtype=np.float64)
+        tp = np.diag(cm)
+        fn = cm.sum(1) - tp
+        fp = cm.sum(0) - tp
+        tn = cm.sum() - tp - fn - fp
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tpr = np.nanmean(tp / (tp + fn))
+            tnr = np.nanmean(tn / (tn + fp))
+        return {"tpr": float(tpr), "tnr": float(tnr), "fpr": float(1 - tnr), "fnr": float(1 - tpr)}
+
+
+@dataclass
+class History:
+    """Per-epoch metrics and the selected (best) epoch."""
+
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int | None = None
+
+    def best(self) -> dict | None:
+        """Metrics of the best epoch."""
+        return next((e for e in self.epochs if e["epoch"] == self.best_epoch), None)
+
+
+def _dist() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    return rank, world
+
+
+def is_main_process() -> bool:
+    """True on rank 0 (or without torchrun)."""
+    return _dist()[0] == 0
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch and numpy so CPU runs repeat exactly."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: DataLoader, device: str | torch.device = "auto", num_classes: int | None = None) -> EvalResult:
+    """Mean cross-entropy, accuracy and confusion matrix of ``model`` over ``loader``."""
+    device = resolve_device(device) if isinstance(device, str) else device
+    was_training = model.training
+    model.eval()
+    total_loss, correct, n = 0.0, 0, 0
+    preds, trues = [], []
+    for x, y in loader:
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        out = model(x).float()
+        total_loss += F.cross_entropy(out, y, reduction="sum").item()
+        p = out.argmax(1)
+        correct += int((p == y).sum())
+        n += y.numel()
+        preds.append(p.cpu())
+        trues.append(y.cpu())
+    model.train(was_training)
+    k = num_classes or (out.shape[1] if n else 0)
+    cm = torch.zeros(k, k, dtype=torch.int64)
+    if n:
+        idx = torch.cat(trues) * k + torch.cat(preds)
+        cm = torch.bincount(idx, minlength=k * k).reshape(k, k)
+    return EvalResult(loss=total_loss / max(n, 1), accuracy=correct / max(n, 1), n=n, confusion=cm.tolist())
+
+
+def classifier_head(model: nn.Module) -> nn.Module:
+    """The classifier head trained alone when the features are frozen (transfer learning)."""
+    for name in ("classifier", "fc", "heads", "head"):
+        head = getattr(model, name, None)
+        if isinstance(head, nn.Module):
+            return head
+    raise ConfigError(f"{type(model).__name__} has no classifier/fc head to train alone", hint="drop --freeze-features")
+
+
+def trainable_parameters(model: nn.Module, freeze_features: bool) -> list[nn.Parameter]:
+    """All parameters, or only the classifier head's when the features are frozen."""
+    if not freeze_features:
+        return list(model.parameters())
+    head = classifier_head(model)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in head.parameters():
+        p.requires_grad_(True)
+    return list(head.parameters())
+
+
+def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, regularizer: Regularizer | None = None,
+        out: str | Path | None = None, on_improve: Callable[[nn.Module], None] | None = None) -> History:
+    """Train on ``data.train``, select on ``data.val``, leave the best weights in ``model``.
+
+    ``regularizer(model)`` is added to the loss (e.g. HSQGL12). ``on_improve(model)`` runs on rank 0
+    whenever validation improves (the CLI saves the checkpoint there). Under torchrun the model is
+    wrapped in DistributedDataParallel and the training split sharded with a DistributedSampler.
+    """
+    cfg = config or TrainConfig()
+    rank, world = _dist()
+    seed_everything(cfg.seed)
+    device = resolve_device(cfg.device)
+    if world > 1:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+    model.to(device)
+    params = trainable_parameters(model, cfg.freeze_features)
+    net: nn.Module = model
+    sampler = None
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        from torch.utils.data.distributed import DistributedSampler
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        sampler = DistributedSampler(data.train, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed)
+    train_loader = data.loader("train", cfg.batch_size, num_workers=cfg.num_workers, sampler=sampler, seed=cfg.seed)
+    val_loader = data.loader("val", max(cfg.batch_size, 256), num_workers=cfg.num_workers)
+    opt = _optimizer(params, cfg)
+    steps = max(1, cfg.epochs * len(train_loader))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, (lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))) if cfg.cosine else (lambda s: 1.0))
+    use_amp = cfg.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    history = History()
+    best_key: tuple[float, float] | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    stale = 0
+    main = rank == 0
+    for epoch in range(1, cfg.epochs + 1):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        net.train()
+        if cfg.freeze_features:
+            model.eval()  # frozen features keep their BatchNorm statistics
+            classifier_head(model).train()
+        t0 = time.perf_counter()
+        loss_sum, reg_sum, correct, seen = 0.0, 0.0, 0, 0
+        batches = track(train_loader, f"epoch {epoch}/{cfg.epochs}", total=len(train_loader)) if main else train_loader
+        for x, y in batches:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                logits = net(x)
+                loss = F.cross_entropy(logits.float(), y)
+            total = loss
+            if regularizer is not None:
+                reg = regularizer(model)
+                total = loss + reg
+                reg_sum += float(reg.detach()) * y.numel()
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(total).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            loss_sum += float(loss.detach()) * y.numel()
+            correct += int((logits.detach().argmax(1) == y).sum())
+            seen += y.numel()
+        val = evaluate(model, val_loader, device)
+        row = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
+               "reg": reg_sum / max(seen, 1), "val_loss": val.loss, "val_acc": val.accuracy,
+               "seconds": round(time.perf_counter() - t0, 3)}
+        history.epochs.append(row)
+        key = (val.loss, -val.accuracy) if cfg.select == "val_loss" else (-val.accuracy, val.loss)
+        improved = best_key is None or key < best_key
+        if improved:
+            best_key, stale = key, 0
+            history.best_epoch = epoch
+            best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
+            if main and on_improve is not None:
+                on_improve(model)
+        else:
+            stale += 1
+        if main:
+            log(f"epoch {epoch}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f}  "
+                f"val loss {val.loss:.4f} acc {val.accuracy:.3f}{'  *' if improved else ''}  ({row['seconds']:.1f}s)")
+            if out is not None:
+                write_json(Path(out) / "history.json", asdict(history))
+        if cfg.patience is not None and stale >= cfg.patience:
+            if main:
+                log(f"early stop: no improvement for {cfg.patience} epochs")
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    model.eval()
+    return history
