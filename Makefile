@@ -18,7 +18,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml $(wildcard scripts/setup-*.sh)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,web]'
 	@for s in $(sort $(wildcard scripts/setup-*.sh)); do VENV=$(VENV) bash $$s || exit 1; done
 	@touch $@
 
