@@ -14,12 +14,12 @@ _API = (
     "load_data",
     "load",
     "save",
-    "train",
+    "fit",
     "evaluate",
     "prune",
-    "export",
-    "bench",
-    "deploy",
+    "export_model",
+    "benchmark",
+    "deploy_model",
     "model_info",
 )
 

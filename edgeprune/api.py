@@ -3,9 +3,10 @@
     import edgeprune as ep
     data = ep.load_data("digits")
     model = ep.create_model("vgg16_bn", data=data, width=0.5)
-    ep.train(model, data, epochs=5)
+    ep.fit(model, data, epochs=5)
     small = ep.prune(model, "reg+obd", data, target_macs=0.25)
-    ep.export(small, "out/", int8=True, data=data); ep.bench(["out/model.onnx"], baseline=...)
+    ep.export_model(small, "out/", int8=True, data=data)
+    ep.benchmark(["out/model.onnx"], baseline="base/model.onnx")
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ from edgeprune.models import (
     spec_of,
 )
 from edgeprune.models import create_model as _create_model
-from edgeprune.train import EvalResult, TrainConfig, evaluate as _evaluate, fit
+from edgeprune.train import EvalResult, TrainConfig
+from edgeprune.train import evaluate as _evaluate
+from edgeprune.train import fit as _fit
 
-__all__ = ["bench", "create_model", "deploy", "evaluate", "export", "list_models", "load", "load_data",
-           "model_info", "prune", "save", "train"]
+# Verbs whose natural name is a stage package (export, bench, deploy, train) carry a suffix so that
+# importing that package can never shadow the function on ``edgeprune``.
+__all__ = ["benchmark", "create_model", "deploy_model", "evaluate", "export_model", "fit", "list_models", "load",
+           "load_data", "model_info", "prune", "save"]
 
 
 def create_model(name: str, data: DataBundle | None = None, **kwargs: Any) -> nn.Module:
@@ -60,7 +65,7 @@ def evaluate(model: nn.Module, data: DataBundle, split: str = "test", device: st
     return _evaluate(model, data.loader(split, batch_size, shuffle=False), device, num_classes=len(data.labels))
 
 
-def train(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, out: str | os.PathLike[str] | None = None,
+def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, out: str | os.PathLike[str] | None = None,
           regularizer=None, **overrides: Any) -> dict[str, Any]:
     """Fit ``model`` in place (best validation epoch kept) and return history and test metrics.
 
@@ -78,7 +83,7 @@ def train(model: nn.Module, data: DataBundle, config: TrainConfig | None = None,
     ckpt = out_path / "model.safetensors" if out_path else None
     on_improve = (lambda m: save_checkpoint(m, ckpt)) if ckpt else None
     t0 = time.perf_counter()
-    history = fit(model, data, config, regularizer=regularizer, out=out_path, on_improve=on_improve)
+    history = _fit(model, data, config, regularizer=regularizer, out=out_path, on_improve=on_improve)
     seconds = time.perf_counter() - t0
     test = evaluate(model, data, "test", device=config.device)
     summary = {
@@ -141,25 +146,23 @@ def prune(model: nn.Module, method: str, data: DataBundle, **kwargs: Any) -> nn.
     return _prune(model, method=method, data=data, **kwargs)
 
 
-def export(model: nn.Module | str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
+def export_model(model: nn.Module | str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
     """Export to ONNX (simplified), OpenVINO IR and optionally INT8, with parity checks."""
     from edgeprune.export import export as _export
 
     return _export(model, out, **kwargs)
 
 
-def bench(models: list[str | os.PathLike[str]], **kwargs: Any) -> dict[str, Any]:
+def benchmark(models: list[str | os.PathLike[str]], **kwargs: Any) -> dict[str, Any]:
     """Benchmark models on CPU backends (and browsers/devices), with speedups against a baseline."""
     from edgeprune.bench import bench as _bench
 
     return _bench(models, **kwargs)
 
 
-def deploy(kind: str, model: str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> Path:
+def deploy_model(kind: str, model: str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> Path:
     """Package a model for the web (static site) or a device (tar bundle needing only onnxruntime)."""
     from edgeprune.deploy import deploy as _deploy
 
     return _deploy(kind, model, out, **kwargs)
 
-
-__all__ += ["load_data"]

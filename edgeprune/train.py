@@ -236,7 +236,7 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, r
             seen += y.numel()
         val = evaluate(model, val_loader, device)
         row = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
-               "reg": reg_sum / max(seen, 1), "val_loss": val.loss, "val_acc": val.accuracy,
+               "reg": reg_sum / max(seen, 1), "samples": seen, "val_loss": val.loss, "val_acc": val.accuracy,
                "seconds": round(time.perf_counter() - t0, 3)}
         history.epochs.append(row)
         key = (val.loss, -val.accuracy) if cfg.select == "val_loss" else (-val.accuracy, val.loss)

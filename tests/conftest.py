@@ -32,7 +32,7 @@ def _train(digits, tmp_path_factory, name: str, **model_kwargs) -> Path:
 
     out = tmp_path_factory.mktemp(name)
     model = ep.create_model("vgg11_bn", data=digits, **model_kwargs)
-    ep.train(model, digits, epochs=2, out=out, device="cpu")
+    ep.fit(model, digits, epochs=2, out=out, device="cpu")
     return out / "model.safetensors"
 
 

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_data_from_args(args)
     cfg = train_config_from_args(args)
     model = api.create_model(args.model, data=data, weights=args.weights, **model_kwargs_from_args(args))
-    summary = api.train(model, data, cfg, out=out)
+    summary = api.fit(model, data, cfg, out=out)
     if is_main_process():
         test = summary["test"]
         print(f"test accuracy {test['accuracy']:.4f} on {test['n']} samples; checkpoint {out / 'model.safetensors'}")

@@ -1,0 +1,78 @@
+"""The CLI as a user meets it: fast help, a real training run, one-line errors, a lean import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import torch
+
+import edgeprune as ep
+
+ENV = {**os.environ, "EDGEPRUNE_QUIET": "1"}
+
+
+def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgeprune.cli", *args], capture_output=True, text=True,
+                          env=ENV, timeout=timeout)
+
+
+def test_help_is_fast_and_lists_the_stages():
+    t0 = time.perf_counter()
+    proc = cli("--help")
+    assert proc.returncode == 0
+    assert time.perf_counter() - t0 < 5  # no torch import on the help path
+    for name in ("train", "info", "list"):
+        assert name in proc.stdout
+    assert "examples:" in proc.stdout
+
+
+def test_import_is_lean():
+    code = "import sys, edgeprune; print(sorted(m for m in ('torch', 'onnxruntime', 'openvino') if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_train_then_info_then_load(tmp_path, digits):
+    out = tmp_path / "a"
+    proc = cli("train", "--model", "vgg11_bn", "--width", "0.125", "--data", "digits", "--epochs", "1",
+               "--device", "cpu", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "test accuracy" in proc.stdout
+    ckpt = out / "model.safetensors"
+    info = cli("info", str(ckpt), "--json")
+    assert info.returncode == 0, info.stderr
+    import json
+
+    data = json.loads(info.stdout)
+    model = ep.load(ckpt)
+    assert data["params"] == sum(p.numel() for p in model.parameters())
+    assert data["macs"] > 0 and data["file_bytes"] == ckpt.stat().st_size
+    # loading in Python gives the training run's own test accuracy
+    summary = json.loads((out / "train.json").read_text())
+    assert ep.evaluate(model, digits, "test", device="cpu").accuracy == summary["test"]["accuracy"]
+    x, _ = digits.sample("test", 4)
+    with torch.no_grad():
+        assert torch.equal(model(x), ep.load(ckpt)(x))
+
+
+def test_offline_dataset_is_one_line(tmp_path):
+    proc = cli("train", "--data", "mnist", "--data-root", str(tmp_path), "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "mnist is not on disk" in proc.stderr and "MNIST/raw" in proc.stderr
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a")
+    proc = cli("info", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "truncated or corrupted" in proc.stderr
+
+
+def test_bad_option_values(tmp_path):
+    proc = cli("train", "--model", "vgg7", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "unknown model" in proc.stderr and "Traceback" not in proc.stderr

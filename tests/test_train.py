@@ -1,0 +1,66 @@
+"""Training: learns digits, keeps the best epoch, freezes features on request, runs under torchrun DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import torch
+
+import edgeprune as ep
+from edgeprune.train import EvalResult, TrainConfig, fit
+
+
+def test_training_learns_digits_and_saves_the_best_epoch(digits, tiny_ckpt):
+    model = ep.load(tiny_ckpt)
+    result = ep.evaluate(model, digits, "test", device="cpu")
+    assert result.accuracy >= 0.9
+    summary = json.loads((tiny_ckpt.parent / "train.json").read_text())
+    best = summary["history"]["epochs"][summary["best_epoch"] - 1]
+    assert best["val_loss"] == min(e["val_loss"] for e in summary["history"]["epochs"])
+    # the checkpoint on disk is the best epoch's weights: its val loss matches the history
+    val = ep.evaluate(model, digits, "val", device="cpu")
+    assert abs(val.loss - best["val_loss"]) < 1e-4
+    assert summary["test"]["accuracy"] == result.accuracy
+
+
+def test_same_seed_same_weights(digits):
+    a = ep.create_model("vgg11_bn", data=digits, width=0.125)
+    b = ep.create_model("vgg11_bn", data=digits, width=0.125)
+    cfg = TrainConfig(epochs=1, device="cpu", seed=7)
+    torch.manual_seed(0)
+    a.load_state_dict(b.state_dict())
+    fit(a, digits, cfg)
+    fit(b, digits, cfg)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_freeze_features_trains_only_the_head(digits):
+    model = ep.create_model("vgg11_bn", data=digits, width=0.125)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fit(model, digits, TrainConfig(epochs=1, device="cpu", freeze_features=True, lr=1e-2))
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("classifier.") for k in changed)
+
+
+def test_confusion_rates_closed_form():
+    r = EvalResult(loss=0.0, accuracy=0.75, n=8, confusion=[[3, 1], [1, 3]]).rates()
+    assert r == {"tpr": 0.75, "tnr": 0.75, "fpr": 0.25, "fnr": 0.25}
+
+
+def test_ddp_with_two_cpu_processes(tmp_path, digits):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "EDGEPRUNE_QUIET": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "edgeprune.cli", "train", "--model", "vgg11_bn", "--width", "0.125", "--data", "digits",
+           "--epochs", "1", "--device", "cpu", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((out / "train.json").read_text())
+    # each rank saw half of the training split (DistributedSampler), rank 0 alone wrote the files
+    assert proc.stdout.count("test accuracy") == 1
+    assert summary["history"]["epochs"][0]["samples"] == (len(digits.train) + 1) // 2
+    assert ep.load(out / "model.safetensors") is not None
