@@ -64,3 +64,28 @@ def test_ddp_with_two_cpu_processes(tmp_path, digits):
     assert proc.stdout.count("test accuracy") == 1
     assert summary["history"]["epochs"][0]["samples"] == (len(digits.train) + 1) // 2
     assert ep.load(out / "model.safetensors") is not None
+
+
+def test_ctrl_c_leaves_the_last_good_checkpoint(tmp_path, digits):
+    model = ep.create_model("vgg11_bn", data=digits, width=0.125)
+    calls = {"n": 0}
+    batches_per_epoch = -(-len(digits.train) // 64)
+
+    def interrupt_in_epoch_two(_model):
+        calls["n"] += 1
+        if calls["n"] > batches_per_epoch + 3:
+            raise KeyboardInterrupt
+        return torch.zeros(())
+
+    try:
+        ep.fit(model, digits, epochs=3, device="cpu", out=tmp_path, regularizer=interrupt_in_epoch_two)
+    except KeyboardInterrupt:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the interrupt did not propagate")
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [1]
+    saved = ep.load(tmp_path / "model.safetensors")
+    val = ep.evaluate(saved, digits, "val", device="cpu")
+    assert abs(val.loss - history["epochs"][0]["val_loss"]) < 1e-4
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -11,7 +11,14 @@ from torch import nn
 from edgeprune.errors import ModelError
 from edgeprune.models.spec import ModelSpec, attach_spec
 from edgeprune.models.vgg import CONFIGS, VGG, parse_vgg_name
-from edgeprune.models.zoo import TV_PREFIX, build_tv_model, list_tv_models, load_matching, read_state_dict, resolve_weights
+from edgeprune.models.zoo import (
+    TV_PREFIX,
+    build_tv_model,
+    list_tv_models,
+    load_matching,
+    read_state_dict,
+    resolve_weights,
+)
 
 # torchvision's VGG classifier Linear layers sit at 0, 3, 6; ours (seed head) at 1, 4, 6.
 _TV_VGG_KEYS = {f"classifier.{a}.{p}": f"classifier.{b}.{p}" for a, b in ((0, 1), (3, 4), (6, 6)) for p in ("weight", "bias")}

@@ -38,7 +38,7 @@ def test_macs_match_a_hand_count():
 
 def test_seed_head_linear_size_follows_input_size():
     model = create_model("vgg11_bn", num_classes=3, input_size=64, width=0.125, classifier="seed", hidden=32)
-    first_linear = [m for m in model.classifier if isinstance(m, nn.Linear)][0]
+    first_linear = next(m for m in model.classifier if isinstance(m, nn.Linear))
     assert first_linear.in_features == 64 * 2 * 2
     assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 3)
 
