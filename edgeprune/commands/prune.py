@@ -1,0 +1,82 @@
+"""edgeprune prune: shrink a checkpoint structurally with a named method, fine-tune, report."""
+
+from __future__ import annotations
+
+import argparse
+
+from edgeprune.commands.common import add_data_args, add_train_args, load_data_from_args, train_config_from_args
+
+HELP = "prune a checkpoint structurally (taylor, obd, reg+obd, ...) and fine-tune it"
+EXAMPLES = """examples:
+  edgeprune prune runs/a/model.safetensors --method obd --target-macs 0.25 --finetune-epochs 2 --out runs/a-obd
+  edgeprune prune runs/a/model.safetensors --method reg+obd --reg-lambda 1e-5 --target-params 0.4 --out runs/a-regobd
+  edgeprune prune runs/a/model.safetensors --method taylor --ratio 0.5 --steps 5 --finetune-epochs 1 --out runs/a-t
+  edgeprune prune runs/vgg/model.safetensors --method seed --per-step 512 --steps 5 --finetune-epochs 3 --out runs/seed
+  edgeprune list methods
+"""
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``edgeprune prune``."""
+    p.add_argument("checkpoint", help="edgeprune checkpoint (.safetensors) to prune")
+    p.add_argument("--method", required=True, help="pruning method (edgeprune list methods)")
+    t = p.add_argument_group("target (exactly one, or --per-step)")
+    t.add_argument("--ratio", type=float, default=None, help="fraction of prunable channels to remove, e.g. 0.5")
+    t.add_argument("--target-macs", type=float, default=None, help="fraction of MACs to keep, e.g. 0.25")
+    t.add_argument("--target-params", type=float, default=None, help="fraction of parameters to keep")
+    t.add_argument("--per-step", type=int, default=None, help="remove this many filters per step (the seed pipeline)")
+    s = p.add_argument_group("schedule")
+    s.add_argument("--steps", type=int, default=None, help="prune/fine-tune iterations (default: 1; seed: 5)")
+    s.add_argument("--finetune-epochs", type=int, default=0, help="fine-tune epochs after each step (default: 0)")
+    s.add_argument("--final-epochs", type=int, default=0, help="extra fine-tune epochs at the end (default: 0)")
+    s.add_argument("--scope", choices=("global", "uniform"), default="global", help="rank across layers or per layer")
+    s.add_argument("--normalize", choices=("l2", "none"), default=None, help="per-layer score normalization (default: the criterion's)")
+    s.add_argument("--round-to", type=int, default=None, help="keep widths multiples of N (default: 8; seed: 1)")
+    s.add_argument("--min-channels", type=int, default=1, help="never keep fewer channels in a layer (default: 1)")
+    c = p.add_argument_group("criterion")
+    c.add_argument("--criterion", default=None, help="override the method's criterion (edgeprune list criteria)")
+    c.add_argument("--samples", type=int, default=512, help="training examples used for scoring (default: 512)")
+    c.add_argument("--fisher", choices=("sampled", "exact", "empirical", "hutchinson"), default="sampled",
+                   help="OBD Hessian-diagonal estimator (default: sampled)")
+    c.add_argument("--norm", choices=("l1", "l2"), default="l1", help="magnitude norm (default: l1)")
+    r = p.add_argument_group("regularization (reg+obd, reg+taylor, obd+reg, seed)")
+    r.add_argument("--reg", default="hsqgl12", help="regularizer (edgeprune list regularizers; default: hsqgl12)")
+    r.add_argument("--reg-lambda", type=float, default=5e-6, help="regularization strength (default: 5e-6)")
+    r.add_argument("--grouping", choices=("neuron", "feature"), default=None, help="neuron (default) or feature (seed)")
+    r.add_argument("--include-linear", action="store_true", help="regularize Linear layers too")
+    r.add_argument("--reg-epochs", type=int, default=None, help="regularized training epochs (default: fine-tune epochs)")
+    add_data_args(p)
+    add_train_args(p, epochs=0, title="fine-tuning")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (re-run the same command to resume)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prune, write ``model.safetensors``, ``prune.json`` and ``prune.md`` under ``--out``."""
+    from edgeprune.models import count_macs, count_params, read_header
+    from edgeprune.pruning import prune
+
+    spec, _ = read_header(args.checkpoint)
+    data = load_data_from_args(args, input_size=args.input_size or spec.input_shape[1],
+                               channels=args.channels or spec.input_shape[0])
+    options = {"reg": args.reg, "lam": args.reg_lambda, "include_linear": args.include_linear,
+               "reg_epochs": args.reg_epochs, "criterion": args.criterion, "samples": args.samples,
+               "fisher": args.fisher, "norm": args.norm, "scope": args.scope, "normalize": args.normalize,
+               "min_channels": args.min_channels, "per_step": args.per_step, "final_epochs": args.final_epochs,
+               "seed": args.seed}
+    if args.grouping is not None:
+        options["grouping"] = args.grouping
+    if args.round_to is not None:
+        options["round_to"] = args.round_to
+    model = prune(args.checkpoint, args.method, data, ratio=args.ratio, target_macs=args.target_macs,
+                  target_params=args.target_params, steps=args.steps, finetune_epochs=args.finetune_epochs,
+                  train_config=train_config_from_args(args), out=args.out, **options)
+    from pathlib import Path
+
+    from edgeprune.fileio import read_json
+
+    report = read_json(Path(args.out) / "prune.json")
+    print(f"{args.method}: params {count_params(model):,} ({report['after']['params'] / report['before']['params']:.1%}), "
+          f"MACs {count_macs(model, spec.input_shape):,} ({report['after']['macs'] / report['before']['macs']:.1%}), "
+          f"test accuracy {report['accuracy_before']:.4f} -> {report['accuracy_final']:.4f}; "
+          f"checkpoint {Path(args.out) / 'model.safetensors'}")
+    return 0

@@ -1,0 +1,225 @@
+"""Named pruning methods: a criterion, optionally with regularized training before or after pruning.
+
+``prune(model, method, data, ...)`` is the stage's verb (see docs/dev/contracts.md); ``regularize``
+is the HSQGL12 retraining without pruning (model 2 of the Reg+OBD paper).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from edgeprune.data import DataBundle
+from edgeprune.errors import ConfigError
+from edgeprune.fileio import sha256_file
+from edgeprune.models import attach_spec, load_checkpoint, save_checkpoint, spec_of
+from edgeprune.pruning.criteria import CriterionConfig, get_criterion
+from edgeprune.pruning.regularizers import make_regularizer
+from edgeprune.pruning.report import model_summary, write_report
+from edgeprune.pruning.schedule import Schedule, StepCallback, accuracy, run_schedule
+from edgeprune.pruning.targets import PlanConfig, Target
+from edgeprune.train import TrainConfig, fit
+from edgeprune.ui import log
+
+
+@dataclass(frozen=True)
+class Method:
+    """A criterion plus regularized training before (``reg+X``, ``seed``) or after (``obd+reg``) pruning."""
+
+    description: str
+    criterion: str
+    regularize: str | None = None  # None | "before" | "after"
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+METHODS: dict[str, Method] = {
+    "magnitude": Method("prune the channels with the smallest weight norms", "magnitude"),
+    "taylor": Method("Molchanov 2017 Taylor ranking on activations", "taylor"),
+    "taylor-seed": Method("the published code's Taylor variant (signed sums)", "taylor-seed"),
+    "taylor-weight": Method("weight-space Taylor |Σ w·dL/dw|", "taylor-weight"),
+    "obd": Method("true Optimal Brain Damage (Fisher/Gauss-Newton Hessian diagonal)", "obd"),
+    "random": Method("random channels (baseline)", "random"),
+    "reg+obd": Method("HSQGL12-regularized training, then OBD pruning (the Reg+OBD paper)", "obd", "before"),
+    "reg+taylor": Method("HSQGL12-regularized training, then Taylor pruning", "taylor", "before"),
+    "obd+reg": Method("OBD pruning, then HSQGL12-regularized retraining", "obd", "after"),
+    "seed": Method("the published pipeline: feature-wise HSQGL12, Taylor-seed ranking, fixed filters per step",
+                   "taylor-seed", "before", {"grouping": "feature", "round_to": 1, "steps": 5}),
+}
+
+
+def list_methods() -> dict[str, str]:
+    """{name: one-line description} of every method."""
+    return {k: v.description for k, v in METHODS.items()}
+
+
+@dataclass
+class PruneOptions:
+    """Method options beyond the target (all keyword arguments of :func:`prune`)."""
+
+    reg: str = "hsqgl12"
+    lam: float = 5e-6
+    grouping: str = "neuron"
+    include_linear: bool = False
+    reg_epochs: int | None = None  # default: the fine-tune epochs, at least 1
+    criterion: str | None = None  # override the method's criterion
+    samples: int = 512
+    score_batch_size: int = 32
+    norm: str = "l1"
+    fisher: str = "sampled"
+    hutchinson_probes: int = 4
+    scope: str = "global"
+    normalize: str | None = None
+    round_to: int = 8
+    min_channels: int = 1
+    per_step: int | None = None
+    final_epochs: int = 0
+    recalibrate_bn: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.reg_epochs is not None and self.reg_epochs < 0:
+            raise ConfigError(f"reg_epochs must be >= 0, got {self.reg_epochs}")
+        if self.final_epochs < 0:
+            raise ConfigError(f"final_epochs must be >= 0, got {self.final_epochs}")
+        make_regularizer(self.reg, self.lam, self.grouping, self.include_linear)  # validates
+        if self.criterion is not None:
+            get_criterion(self.criterion)
+
+
+def _options(method: Method, given: dict[str, Any]) -> PruneOptions:
+    known = {f.name for f in dataclasses.fields(PruneOptions)}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ConfigError(f"unknown pruning option(s) {', '.join(unknown)}", hint=f"known: {', '.join(sorted(known))}")
+    merged = {k: v for k, v in method.defaults.items() if k in known}
+    merged.update(given)
+    return PruneOptions(**merged)
+
+
+def regularize(model: nn.Module, data: DataBundle, reg: str = "hsqgl12", lam: float = 5e-6, epochs: int = 10,
+               grouping: str = "neuron", include_linear: bool = False, train_config: TrainConfig | None = None,
+               out: str | os.PathLike[str] | None = None) -> nn.Module:
+    """Retrain a copy of ``model`` with a sparsity regularizer added to the loss (no pruning)."""
+    fn = make_regularizer(reg, lam, grouping, include_linear)
+    cfg = dataclasses.replace(train_config or TrainConfig(), epochs=epochs)
+    spec = spec_of(model)
+    work = attach_spec(copy.deepcopy(model), spec)
+    fit(work, data, cfg, regularizer=fn)
+    work = work.cpu().eval()
+    prov = {**spec.provenance, "regularizer": {"name": reg, "lam": lam, "grouping": grouping,
+                                               "include_linear": include_linear, "epochs": epochs}}
+    attach_spec(work, spec.replace(provenance=prov))
+    if out is not None:
+        save_checkpoint(work, Path(out) / "model.safetensors")
+    return work
+
+
+def _resolve_model(model: nn.Module | str | os.PathLike[str]) -> tuple[nn.Module, str | None]:
+    if isinstance(model, nn.Module):
+        return model, None
+    return load_checkpoint(model), sha256_file(model)
+
+
+def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBundle | None, *, ratio: float | None = None,
+          target_macs: float | None = None, target_params: float | None = None, steps: int | None = None,
+          finetune_epochs: int = 0, train_config: TrainConfig | None = None,
+          out: str | os.PathLike[str] | None = None, on_step: StepCallback | None = None,
+          **options: Any) -> nn.Module:
+    """Prune structurally with a named method; return a new, physically smaller model with its spec."""
+    if method not in METHODS:
+        raise ConfigError(f"unknown pruning method {method!r}", hint=f"one of {', '.join(METHODS)}")
+    m = METHODS[method]
+    steps = steps if steps is not None else int(m.defaults.get("steps", 1))
+    opts = _options(m, {k: v for k, v in options.items() if k != "steps"})
+    if opts.per_step is not None:
+        target = Target("count", opts.per_step)
+    else:
+        target = Target.from_options(ratio, target_macs, target_params)
+    if finetune_epochs < 0:
+        raise ConfigError(f"finetune_epochs must be >= 0, got {finetune_epochs}")
+    model, parent_sha = _resolve_model(model)
+    spec = spec_of(model)
+    tc = train_config or TrainConfig()
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    criterion = opts.criterion or m.criterion
+    if data is None and (get_criterion(criterion).uses_data or finetune_epochs or m.regularize or opts.final_epochs):
+        raise ConfigError(f"method {method!r} with these options needs data", hint="pass a DataBundle (load_data)")
+    device = tc.device
+    sched = Schedule(criterion=criterion, target=target, steps=steps,
+                     finetune=dataclasses.replace(tc, epochs=finetune_epochs),
+                     scoring=CriterionConfig(samples=opts.samples, batch_size=opts.score_batch_size, norm=opts.norm,
+                                             fisher=opts.fisher, hutchinson_probes=opts.hutchinson_probes,
+                                             seed=opts.seed, device=_scoring_device(device)),
+                     plan=PlanConfig(scope=opts.scope, normalize=opts.normalize, round_to=opts.round_to,
+                                     min_channels=opts.min_channels), recalibrate=opts.recalibrate_bn)
+    fingerprint = json.loads(json.dumps({"method": method, "target": dataclasses.asdict(target), "steps": steps,
+                                         "finetune_epochs": finetune_epochs, "options": dataclasses.asdict(opts),
+                                         "parent": parent_sha, "train": dataclasses.asdict(tc)}, default=str))
+    seconds: dict[str, float] = {}
+    before = model_summary(model, spec.input_shape)
+    t0 = time.perf_counter()
+    acc_before = accuracy(model, data, device) if data is not None else None
+    seconds["evaluate"] = time.perf_counter() - t0
+    reg_epochs = opts.reg_epochs if opts.reg_epochs is not None else max(1, finetune_epochs)
+    reg_kw = {"reg": opts.reg, "lam": opts.lam, "epochs": reg_epochs, "grouping": opts.grouping,
+              "include_linear": opts.include_linear, "train_config": tc}
+    work = model
+    if m.regularize == "before":
+        t0 = time.perf_counter()
+        work = _cached(out_dir, "regularized", lambda: regularize(work, data, **reg_kw))
+        seconds["regularize"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    work, history = run_schedule(work, sched, data, out_dir, fingerprint, on_step)
+    seconds["prune+finetune"] = time.perf_counter() - t0
+    if m.regularize == "after":
+        t0 = time.perf_counter()
+        work = regularize(work, data, **reg_kw)
+        seconds["regularize"] = time.perf_counter() - t0
+    if opts.final_epochs > 0:
+        t0 = time.perf_counter()
+        fit(work, data, dataclasses.replace(tc, epochs=opts.final_epochs))
+        work = work.cpu().eval()
+        seconds["final_finetune"] = time.perf_counter() - t0
+    prov = {**spec.provenance, "method": method, "criterion": criterion, "target": dataclasses.asdict(target),
+            "steps": steps, "parent_sha256": parent_sha}
+    attach_spec(work, spec_of(work).replace(provenance=prov))
+    acc_final = accuracy(work, data, device) if data is not None else None
+    if out_dir is not None:
+        save_checkpoint(work, out_dir / "model.safetensors")
+        write_report(out_dir, {"method": method, "criterion": criterion, "target": dataclasses.asdict(target),
+                               "steps": steps, "finetune_epochs": finetune_epochs, "options": dataclasses.asdict(opts),
+                               "parent_sha256": parent_sha, "before": before,
+                               "after": model_summary(work, spec.input_shape), "accuracy_before": acc_before,
+                               "accuracy_final": acc_final, "history": history, "seconds": seconds})
+    if data is not None:
+        log(f"{method}: test accuracy {acc_before:.4f} -> {acc_final:.4f}")
+    return work
+
+
+def _scoring_device(device: str) -> str:
+    from edgeprune.devices import resolve_device
+
+    return str(resolve_device(device))
+
+
+def _cached(out: Path | None, name: str, make) -> nn.Module:
+    """Reuse ``out/name.safetensors`` from an interrupted run, else make and save it."""
+    if out is None:
+        return make()
+    path = out / f"{name}.safetensors"
+    if path.is_file():
+        log(f"reusing {path}")
+        return load_checkpoint(path)
+    model = make()
+    save_checkpoint(model, path)
+    return model

@@ -1,0 +1,160 @@
+"""One-shot or iterative pruning: score, plan, shrink, fine-tune, per step; resumable from ``out``.
+
+After each finished step the model is saved as ``out/steps/step-N.safetensors`` and ``out/state.json``
+records it, so re-running the same command after an interruption restarts at step N+1.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from edgeprune.data import DataBundle
+from edgeprune.errors import ConfigError
+from edgeprune.fileio import read_json, write_json
+from edgeprune.models import count_macs, count_params, load_checkpoint, save_checkpoint, spec_of
+from edgeprune.pruning.criteria import CriterionConfig, get_criterion
+from edgeprune.pruning.graph import Graph
+from edgeprune.pruning.targets import CostModel, PlanConfig, Target, normalized, select
+from edgeprune.train import TrainConfig, evaluate, fit
+from edgeprune.ui import log
+
+StepCallback = Callable[[int, nn.Module], None]
+
+
+@dataclass
+class Schedule:
+    """The pruning loop's settings."""
+
+    criterion: str
+    target: Target
+    steps: int = 1
+    finetune: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=0))
+    scoring: CriterionConfig = field(default_factory=CriterionConfig)
+    plan: PlanConfig = field(default_factory=PlanConfig)
+    recalibrate: bool = True  # re-estimate BN statistics right after each pruning step
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ConfigError(f"steps must be >= 1, got {self.steps}")
+
+
+def accuracy(model: nn.Module, data: DataBundle, device: str) -> float:
+    """Test accuracy."""
+    return evaluate(model, data.loader("test", 256, shuffle=False), device).accuracy
+
+
+def scoring_batches(data: DataBundle, cfg: CriterionConfig) -> list:
+    """``cfg.samples`` training examples in batches (seeded, the same for every step)."""
+    x, y = data.sample("train", cfg.samples, seed=cfg.seed)
+    return [(x[i:i + cfg.batch_size], y[i:i + cfg.batch_size]) for i in range(0, len(x), cfg.batch_size)]
+
+
+def recalibrate_bn(model: nn.Module, data: DataBundle, batches: int = 20, batch_size: int = 64) -> None:
+    """Re-estimate BatchNorm running statistics of a freshly pruned model on training batches."""
+    import torch
+
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the batches below
+    model.train()
+    with torch.no_grad():
+        for i, (x, _) in enumerate(data.loader("train", batch_size, shuffle=True)):
+            if i >= batches:
+                break
+            model(x)
+    for bn in bns:
+        bn.momentum = 0.1
+    model.eval()
+
+
+def prune_once(model: nn.Module, sched: Schedule, data: DataBundle, step: int, base: tuple[float, float, int],
+               times: dict[str, float]) -> nn.Module:
+    """One scoring + planning + shrinking pass on a copy of ``model``."""
+    crit = get_criterion(sched.criterion)
+    input_shape = spec_of(model).input_shape
+    work = copy.deepcopy(model).cpu().eval()
+    graph = Graph(work, input_shape)
+    t0 = time.perf_counter()
+    batches = scoring_batches(data, sched.scoring) if crit.uses_data else []
+    scores = crit.fn(work, graph.groups, batches, sched.scoring)
+    times["score"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scores = normalized(scores, sched.plan.normalize or crit.normalize)
+    cost = CostModel(work, graph.groups, input_shape)
+    target = sched.target.at_step(step, sched.steps)
+    slack = 0
+    while True:
+        plan = select(scores, cost, target, sched.plan, base=base, slack=slack)
+        trial = Graph(copy.deepcopy(work), input_shape) if slack else graph
+        pruned = trial.apply(plan)
+        if target.kind in ("ratio", "count") or _reached(pruned, target, base, input_shape) or slack > 4096:
+            break
+        slack += max(8, sum(g.size for g in graph.groups) // 100)  # the estimate missed: drop a little more
+    times["prune"] = time.perf_counter() - t0
+    return pruned
+
+
+def _reached(model: nn.Module, target: Target, base: tuple[float, float, int], input_shape: tuple[int, ...]) -> bool:
+    if target.kind == "macs":
+        return count_macs(model, input_shape) <= target.value * base[0] * (1 + 1e-9)
+    return count_params(model) <= target.value * base[1] * (1 + 1e-9)
+
+
+def run_schedule(model: nn.Module, sched: Schedule, data: DataBundle, out: Path | None,
+                 fingerprint: dict[str, Any], on_step: StepCallback | None = None) -> tuple[nn.Module, list[dict]]:
+    """Run (or resume) all steps; return the final model and the per-step history."""
+    spec = spec_of(model)
+    input_shape = spec.input_shape
+    base_groups = Graph(copy.deepcopy(model).cpu(), input_shape).groups
+    base = (count_macs(model, input_shape), count_params(model), sum(g.size for g in base_groups))
+    history: list[dict] = []
+    start = 1
+    state_path = out / "state.json" if out is not None else None
+    if state_path is not None and state_path.is_file():
+        state = read_json(state_path)
+        if state.get("fingerprint") != fingerprint:
+            raise ConfigError(f"{out} holds a pruning run with other settings",
+                              hint="use another --out, or delete that directory to start over")
+        if state["done"] > 0:
+            model = load_checkpoint(out / "steps" / f"step-{state['done']}.safetensors")
+            history, start = state["history"], state["done"] + 1
+            log(f"resuming after step {state['done']} of {sched.steps}")
+    device = sched.finetune.device
+    for step in range(start, sched.steps + 1):
+        times: dict[str, float] = {}
+        pruned = prune_once(model, sched, data, step, base, times)
+        if data is not None and sched.recalibrate:
+            recalibrate_bn(pruned, data)
+        acc_pruned = accuracy(pruned, data, device) if data is not None else None
+        t0 = time.perf_counter()
+        if sched.finetune.epochs > 0:
+            fit(pruned, data, dataclasses.replace(sched.finetune, seed=sched.finetune.seed + step))
+        times["finetune"] = time.perf_counter() - t0
+        pruned = pruned.cpu().eval()
+        row = {"step": step, "target": dataclasses.asdict(sched.target.at_step(step, sched.steps)),
+               "params": count_params(pruned), "macs": count_macs(pruned, input_shape),
+               "accuracy_pruned": acc_pruned,
+               "accuracy_finetuned": accuracy(pruned, data, device) if sched.finetune.epochs > 0 else None,
+               "seconds": times}
+        log(f"step {step}/{sched.steps}: params {row['params']:,}, MACs {row['macs']:,}, "
+            + (f"accuracy {acc_pruned:.4f} after pruning" if acc_pruned is not None else "")
+            + (f", {row['accuracy_finetuned']:.4f} after fine-tuning" if row["accuracy_finetuned"] is not None else ""))
+        history.append(row)
+        model = pruned
+        if out is not None:
+            save_checkpoint(model, out / "steps" / f"step-{step}.safetensors", spec=spec)
+            write_json(state_path, {"fingerprint": fingerprint, "done": step, "history": history})
+        if on_step is not None:
+            on_step(step, model)
+    return model, history
