@@ -1,0 +1,62 @@
+"""edgeprune export: ONNX (simplified), OpenVINO IR, INT8, each checked against PyTorch."""
+
+from __future__ import annotations
+
+import argparse
+
+from edgeprune.commands.common import add_data_args
+
+HELP = "export a checkpoint to ONNX / OpenVINO IR (optionally INT8) and check parity with PyTorch"
+EXAMPLES = """examples:
+  edgeprune export runs/a/model.safetensors --out runs/a/export
+  edgeprune export runs/a-obd/model.safetensors --to onnx,openvino --int8 --out runs/a-obd/export
+  edgeprune export runs/a/model.safetensors --to onnx --no-data --opset 18 --out runs/a/onnx18
+
+writes model.onnx, model.sim.onnx, openvino/model.xml|bin, model.int8.onnx (--int8), export.json and
+export.md; exits 3 with the figures when PyTorch and a runtime disagree (files renamed *.parity-failed.*).
+"""
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``edgeprune export``."""
+    p.add_argument("checkpoint", metavar="CKPT", help="an edgeprune checkpoint (.safetensors)")
+    p.add_argument("--to", default="onnx,openvino", metavar="FORMATS",
+                   help="comma-separated: onnx, openvino (default: %(default)s)")
+    p.add_argument("--int8", action="store_true", help="also write model.int8.onnx (static QDQ, per-channel)")
+    p.add_argument("--fp16", action="store_true",
+                   help="compress OpenVINO IR weights to FP16 (halves the file; not a pruning gain)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
+    p.add_argument("--no-data", action="store_true",
+                   help="check parity on random inputs only (no dataset; incompatible with --int8)")
+    add_data_args(p, default="digits")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export, print where the files are and the parity/accuracy figures."""
+    from edgeprune.commands.common import load_data_from_args
+    from edgeprune.errors import ConfigError
+    from edgeprune.export import export
+    from edgeprune.models import read_header
+
+    spec, _ = read_header(args.checkpoint)  # a missing or corrupted checkpoint fails here, before data loads
+    channels, size = spec.input_shape[0], spec.input_shape[1]
+    shape = (args.channels or channels, args.input_size or size, args.input_size or size)
+    if args.no_data and args.int8:
+        raise ConfigError("--int8 needs data for calibration", hint="drop --no-data")
+    data = None if args.no_data else load_data_from_args(args, input_size=shape[1], channels=shape[0])
+    formats = [f.strip() for f in args.to.split(",") if f.strip()]
+    result = export(args.checkpoint, args.out, formats=formats, int8=args.int8, fp16=args.fp16, data=data,
+                    opset=args.opset, input_shape=shape if shape != tuple(spec.input_shape) else None)
+    worst = max((r["rel_diff"] for r in result["parity"] if r["tolerance"] is not None), default=0.0)
+    for f in result["files"]:
+        print(f"{f['path']:<24} {f['precision']:<5} {f['bytes']:>12,} bytes")
+    print(f"parity ok: worst relative diff {worst:.1e} (tolerance 1e-4), top-1 agreement 100%")
+    acc = result.get("accuracy")
+    if acc:
+        line = f"test accuracy fp32 {acc['ort_fp32']:.4f}"
+        if "ort_int8" in acc:
+            line += f", int8 {acc['ort_int8']:.4f} ({acc['int8_minus_fp32_points']:+.2f} points)"
+        print(line)
+    print(f"wrote {args.out}/export.json and export.md")
+    return 0

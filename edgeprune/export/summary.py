@@ -1,0 +1,45 @@
+"""export.md: files and sizes, parity figures and accuracy, for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def export_markdown(r: dict[str, Any]) -> str:
+    """The Markdown summary of an export.json dict."""
+    lines = [f"# Export: {r['model']} {tuple(r['input_shape'])}, opset {r['opset']}", ""]
+    if r["status"] != "ok":
+        lines += [f"**PARITY FAILED** for {', '.join(r['parity_failed'])}: those files carry 'parity-failed' "
+                  "in their names and must not be deployed.", ""]
+    if r["source"]:
+        lines += [f"- source: `{r['source']['path']}` (sha256 {r['source']['sha256'][:12]}…)"]
+    simp = r["simplify"]
+    lines += [f"- simplified with {simp['tool'] or 'nothing'}: {simp['nodes_before']} -> {simp['nodes_after']} nodes"
+              + (f" ({simp['warning']})" if simp["warning"] else "")]
+    if r.get("openvino_weights"):
+        lines += [f"- OpenVINO IR weights: {r['openvino_weights']}"]
+    lines += ["", "| file | format | precision | bytes | vs model.sim.onnx |", "|---|---|---|---:|---:|"]
+    base = next((f["bytes"] for f in r["files"] if f["path"] == "model.sim.onnx"), None)
+    for f in r["files"]:
+        ratio = f"{f['bytes'] / base:.2f}x" if base else ""
+        lines.append(f"| `{f['path']}` | {f['format']} | {f['precision']} | {f['bytes']:,} | {ratio} |")
+    lines += ["", "Parity against PyTorch (relative diff = max |diff| / max |logit|; INT8 is reported, not enforced):",
+              "", "| file | backend | precision | batch | n | max abs diff | rel diff | top-1 agree | ok |",
+              "|---|---|---|---|---:|---:|---:|---:|---|"]
+    for p in r["parity"]:
+        ok = "yes" if p["passed"] else "**NO**"
+        if p["tolerance"] is None:
+            ok = "(reported)"
+        lines.append(f"| `{p['artifact']}` | {p['backend']} | {p['precision']} | {p['batch']} | {p['n']} | "
+                     f"{p['max_abs_diff']:.2e} | {p['rel_diff']:.2e} | {p['top1_agreement']:.1%} | {ok} |")
+    acc = r.get("accuracy")
+    if acc:
+        lines += ["", f"Test accuracy on {r['data']} ({acc['n']} samples):", ""]
+        for key in ("torch_fp32", "ort_fp32", "ort_int8"):
+            if key in acc:
+                lines.append(f"- {key.replace('_', ' ')}: {acc[key]:.4f}")
+        if "int8_minus_fp32_points" in acc:
+            lines.append(f"- INT8 - FP32: {acc['int8_minus_fp32_points']:+.2f} points")
+    v = r["versions"]
+    lines += ["", "Versions: " + ", ".join(f"{k} {v[k]}" for k in v if v[k]), ""]
+    return "\n".join(lines)
