@@ -1,0 +1,177 @@
+"""MODEL inputs: what a path is (checkpoint, ONNX, OpenVINO IR) and its conversion to the form a backend runs.
+
+Conversions are cached in ``OUT/cache/<stem>-<sha12>/`` keyed by the source file's sha256.
+Problems are :class:`InputProblem` (a reason that becomes a ❌ row), never a crash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from edgeprune.bench.backends import Artifact
+
+__all__ = ["InputProblem", "Source", "artifact_for", "inspect_model"]
+
+FORMS = {".safetensors": "checkpoint", ".onnx": "onnx", ".xml": "openvino"}
+
+
+class InputProblem(Exception):
+    """A MODEL that cannot be measured in some form; the message is the row's reason."""
+
+
+@dataclasses.dataclass
+class Source:
+    """One MODEL as given: path, format, input shape, params, MACs, label."""
+
+    path: Path
+    label: str
+    format: str | None = None
+    input_shape: tuple[int, ...] | None = None
+    params: int | None = None
+    macs: int | None = None
+    sha256: str | None = None
+    problem: str | None = None
+    precision: str = "fp32"
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def label_for(path: Path) -> str:
+    """A short display name: the file stem, or ``folder/stem`` for generic names like model.safetensors."""
+    stem = path.name[: -len("".join(path.suffixes))] if path.suffixes else path.name
+    return f"{path.parent.name}/{stem}" if stem in ("model", "model.sim") and path.parent.name else stem
+
+
+def inspect_model(path: str | os.PathLike[str]) -> Source:
+    """Identify a MODEL; a missing, unknown or broken file gives a Source with ``problem`` set."""
+    from edgeprune.fileio import sha256_file
+
+    path = Path(path)
+    src = Source(path=path, label=label_for(path))
+    src.format = FORMS.get(path.suffix.lower())
+    src.precision = "int8" if "int8" in path.name.lower() else "fp32"
+    if not path.is_file():
+        src.problem = f"file not found: {path}"
+        return src
+    if src.format is None:
+        src.problem = f"unknown model format {path.suffix!r} (expected .safetensors, .onnx or OpenVINO .xml)"
+        return src
+    try:
+        src.sha256 = sha256_file(path)
+        {"checkpoint": _inspect_checkpoint, "onnx": _inspect_onnx, "openvino": _inspect_ir}[src.format](src)
+    except InputProblem as e:
+        src.problem = str(e)
+    return src
+
+
+def _inspect_checkpoint(src: Source) -> None:
+    from edgeprune.errors import EdgepruneError
+    from edgeprune.models import count_macs, count_params, load_checkpoint, spec_of
+
+    try:
+        model = load_checkpoint(src.path)
+    except EdgepruneError as e:
+        raise InputProblem(f"not a usable checkpoint: {e.message}") from e
+    except Exception as e:
+        raise InputProblem(f"not a usable checkpoint: {type(e).__name__}: {e}") from e
+    src.input_shape = tuple(spec_of(model).input_shape)
+    src.params = count_params(model)
+    src.macs = count_macs(model, src.input_shape)
+
+
+def _inspect_onnx(src: Source) -> None:
+    try:
+        import onnx
+
+        proto = onnx.load(str(src.path), load_external_data=False)
+        onnx.checker.check_model(proto)
+    except Exception as e:
+        raise InputProblem(f"not a valid ONNX model: {str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__}") from e
+    if not proto.graph.input:
+        raise InputProblem("ONNX model has no inputs")
+    inits = {i.name for i in proto.graph.initializer}
+    first = next((i for i in proto.graph.input if i.name not in inits), proto.graph.input[0])
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in first.type.tensor_type.shape.dim]
+    if len(dims) < 2 or any(d is None for d in dims[1:]):
+        raise InputProblem(f"ONNX input {first.name!r} has shape {dims}: need fixed (C, H, W) after the batch axis")
+    src.input_shape = tuple(int(d) for d in dims[1:])
+    try:
+        from edgeprune.export.info import onnx_info
+
+        info = onnx_info(src.path)
+        src.params, src.macs = info.get("params"), info.get("macs")
+    except Exception:  # complexity is a nice-to-have for a foreign ONNX file
+        pass
+
+
+def _inspect_ir(src: Source) -> None:
+    try:
+        import openvino as ov
+
+        model = ov.Core().read_model(str(src.path))
+        shape = model.inputs[0].get_partial_shape()
+        dims = [d.get_length() if d.is_static else None for d in shape]
+    except Exception as e:
+        raise InputProblem(f"not a readable OpenVINO IR: {str(e).strip().splitlines()[0][:200]}") from e
+    if len(dims) < 2 or any(d is None for d in dims[1:]):
+        raise InputProblem(f"OpenVINO input shape {dims}: need fixed (C, H, W) after the batch axis")
+    src.input_shape = tuple(int(d) for d in dims[1:])
+
+
+def artifact_for(src: Source, form: str, cache: Path) -> Artifact:
+    """``src`` in ``form`` (checkpoint, onnx, openvino), converting into ``cache`` once; InputProblem if impossible."""
+    if src.problem:
+        raise InputProblem(src.problem)
+    if form == src.format:
+        return Artifact(src.label, src.path, form, src.input_shape, source=src.path)
+    folder = cache / f"{src.path.name.split('.')[0]}-{src.sha256[:12]}"
+    if form == "checkpoint":
+        raise InputProblem(f"torch needs an edgeprune checkpoint (.safetensors); {src.path.name} is {src.format}")
+    if form == "onnx":
+        if src.format != "checkpoint":
+            raise InputProblem(f"cannot make ONNX from {src.format} ({src.path.name})")
+        return Artifact(src.label, _onnx_from_checkpoint(src.path, folder / "model.onnx"), form, src.input_shape,
+                        source=src.path)
+    if form == "openvino":
+        onnx_path = src.path if src.format == "onnx" else artifact_for(src, "onnx", cache).path
+        return Artifact(src.label, _ir_from_onnx(onnx_path, folder / "openvino" / "model.xml"), form,
+                        src.input_shape, source=src.path)
+    raise InputProblem(f"unknown artifact form {form!r}")
+
+
+def _onnx_from_checkpoint(ckpt: Path, dst: Path) -> Path:
+    if dst.exists():
+        return dst
+    from edgeprune.errors import EdgepruneError
+    from edgeprune.export.onnx import export_onnx
+    from edgeprune.models import load_checkpoint
+
+    try:
+        return export_onnx(load_checkpoint(ckpt), dst)
+    except EdgepruneError as e:
+        raise InputProblem(f"ONNX export failed: {e.message}") from e
+
+
+def _ir_from_onnx(onnx_path: Path, dst: Path) -> Path:
+    if dst.exists() and dst.with_suffix(".bin").exists():
+        return dst
+    from edgeprune.errors import EdgepruneError
+    from edgeprune.export.openvino import to_openvino
+
+    try:
+        return to_openvino(onnx_path, dst)
+    except EdgepruneError as e:
+        raise InputProblem(f"OpenVINO conversion failed: {e.message}") from e
+
+
+def artifact_bytes(artifact: Artifact) -> int:
+    """Bytes on disk of what the backend runs (ONNX + external data, IR .xml + .bin, checkpoint)."""
+    p = artifact.path
+    files = [p]
+    if artifact.form == "openvino":
+        files.append(p.with_suffix(".bin"))
+    elif artifact.form == "onnx":
+        files += list(p.parent.glob(p.name + ".data"))
+    return sum(f.stat().st_size for f in files if f.exists())

@@ -1,0 +1,317 @@
+"""The bench matrix: models x backends x profiles x threads, baseline and candidates interleaved per cell."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from edgeprune.bench.artifacts import InputProblem, Source, artifact_bytes, artifact_for, inspect_model
+from edgeprune.bench.backends import Artifact, Backend, get_backend
+from edgeprune.bench.claims import check_claims, parse_claim_on
+from edgeprune.bench.profiles import Profile, get_profile, pinned
+from edgeprune.bench.rows import BenchReport, BenchRow
+from edgeprune.bench.stats import speedup, summarize
+from edgeprune.bench.timing import PRESETS, Preset, RawResult, measure_interleaved
+from edgeprune.errors import ConfigError
+
+__all__ = ["bench"]
+
+PathLike = str | os.PathLike[str]
+
+
+def bench(models: Sequence[PathLike] | PathLike, *, baseline: PathLike | None = None,
+          backends: Sequence[str] | str = ("torch", "ort", "openvino"), profiles: Sequence[str] | str = ("desktop",),
+          threads: Sequence[int] | int | None = None, batch: int = 1, preset: str | Preset = "quick",
+          claim: float | None = None, claim_on: str | Sequence[str] | None = None, data: Any = None,
+          out: PathLike | None = None, device: Any = None, memory: bool = True) -> BenchReport:
+    """Measure every model on every backend/profile/threads cell; speedups against ``baseline``; write reports to ``out``."""
+    from edgeprune import ui
+    from edgeprune.bench.env import collect_env
+
+    cfg = _Settings.build(models, baseline, backends, profiles, threads, batch, preset, claim, claim_on)
+    env = collect_env()  # before measuring: the load average then is part of the header
+    out_dir = Path(out) if out is not None else None
+    tmp = None if out_dir else tempfile.TemporaryDirectory(prefix="edgeprune-bench-")
+    cache = (out_dir or Path(tmp.name)) / "cache"
+    try:
+        sources = [inspect_model(p) for p in cfg.paths]
+        base_src = sources[0] if cfg.baseline else None
+        cells = _cells(cfg)
+        rows: list[BenchRow] = []
+        for name, prof, t in ui.track(cells, "bench", total=len(cells)):
+            rows += _cell(get_backend(name), prof, t, sources, base_src, cfg, cache, device)
+        if memory:
+            _fill_memory(rows, sources, cache)
+        if data is not None:
+            _fill_accuracy(rows, sources, cache, data)
+        settings = {**cfg.to_dict(), "out": str(out_dir) if out_dir else None}
+        env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+        report = BenchReport(rows=rows, env=env, settings=settings)
+        if cfg.claim is not None:
+            report.claims = check_claims(rows, cfg.claim, cfg.claim_on)
+        if out_dir:
+            from edgeprune.bench.report import write_reports
+
+            write_reports(report, out_dir)
+        return report
+    finally:
+        if tmp:
+            tmp.cleanup()
+
+
+@dataclasses.dataclass
+class _Settings:
+    paths: list[Path]
+    baseline: bool
+    backends: list[str]
+    profiles: list[Profile]
+    threads: list[int] | None
+    batch: int
+    preset: Preset
+    claim: float | None
+    claim_on: list[tuple[str, str | None]]
+
+    @classmethod
+    def build(cls, models, baseline, backends, profiles, threads, batch, preset, claim, claim_on) -> _Settings:
+        models = [models] if isinstance(models, (str, os.PathLike)) else list(models)
+        paths = [Path(m) for m in models]
+        if baseline is not None:
+            b = Path(baseline)
+            paths = [b] + [p for p in paths if p.resolve() != b.resolve()]
+        if not paths:
+            raise ConfigError("no model to benchmark", hint="pass one or more .safetensors, .onnx or .xml files")
+        names = _split(backends)
+        for n in names:
+            get_backend(n)  # unknown names are a user error, raised now
+        profs = [get_profile(p) for p in _split(profiles)]
+        if isinstance(threads, int):
+            threads = [threads]
+        if threads is not None and (not threads or any(int(t) < 1 for t in threads)):
+            raise ConfigError(f"threads must be positive integers, got {threads}")
+        if batch < 1:
+            raise ConfigError(f"batch must be >= 1, got {batch}")
+        if isinstance(preset, str):
+            if preset not in PRESETS:
+                raise ConfigError(f"unknown preset {preset!r}", hint=f"choose from: {', '.join(PRESETS)}")
+            preset = PRESETS[preset]
+        if claim is not None and claim <= 0:
+            raise ConfigError(f"--claim must be a positive speedup, got {claim}")
+        if claim is not None and baseline is None:
+            raise ConfigError("--claim needs --baseline", hint="name the unpruned model with --baseline MODEL")
+        scope = parse_claim_on(claim_on)
+        return cls(paths, baseline is not None, names, profs, [int(t) for t in threads] if threads else None,
+                   batch, preset, claim, scope)
+
+    def threads_for(self, profile: Profile) -> list[int]:
+        """Explicit thread counts of a profile (``--threads`` overrides the profile's own)."""
+        return self.threads or [profile.threads()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"models": [str(p) for p in self.paths], "baseline": str(self.paths[0]) if self.baseline else None,
+                "backends": self.backends, "profiles": [p.name for p in self.profiles], "threads": self.threads,
+                "batch": self.batch, "preset": self.preset.to_dict(), "claim": self.claim,
+                "claim_on": [f"{b}:{p}" if p else b for b, p in self.claim_on]}
+
+
+def _cells(cfg: _Settings) -> list[tuple[str, Profile, int]]:
+    """The matrix; an out-of-process backend with ``thread_counts`` picks its own threads and names its profile."""
+    cells = []
+    for name in cfg.backends:
+        backend = get_backend(name)
+        if not backend.in_process and hasattr(backend, "thread_counts"):
+            asked = sorted({t for p in cfg.profiles for t in cfg.threads_for(p)})
+            cells += [(name, cfg.profiles[0], int(t)) for t in backend.thread_counts(asked)]
+        else:
+            cells += [(name, p, t) for p in cfg.profiles for t in cfg.threads_for(p)]
+    return cells
+
+
+def _split(value: Sequence[str] | str) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [i.strip() for i in items if i and i.strip()]
+
+
+def _row(src: Source, backend: Backend, version: str | None, profile: Profile, threads: int, cfg: _Settings,
+         base: Source | None) -> BenchRow:
+    return BenchRow(model=str(src.path), variant=src.label, format=src.format, precision=src.precision,
+                    backend=backend.name, backend_version=version, profile=profile.name, threads=threads,
+                    batch=cfg.batch, role="baseline" if src is base else "candidate", params=src.params, macs=src.macs)
+
+
+def _fail(row: BenchRow, reason: str) -> BenchRow:
+    row.status, row.reason = "error", reason
+    return row
+
+
+def _cell(backend: Backend, profile: Profile, threads: int, sources: list[Source], base: Source | None,
+          cfg: _Settings, cache: Path, device: Any) -> list[BenchRow]:
+    """All models on one (backend, profile, threads) cell, interleaved."""
+    missing = backend.missing()
+    version = None
+    if not missing:
+        try:
+            version = backend.version()
+        except Exception as e:
+            missing = f"{backend.name} cannot be imported: {type(e).__name__}: {e}"
+    rows = [_row(s, backend, version, profile, threads, cfg, base) for s in sources]
+    if missing:
+        return [_fail(r, missing) for r in rows]
+    arts: list[tuple[BenchRow, Artifact]] = []
+    for row, src in zip(rows, sources, strict=True):
+        try:
+            art = artifact_for(src, backend.form, cache)
+            row.size_bytes = artifact_bytes(art)
+            arts.append((row, art))
+        except InputProblem as e:
+            _fail(row, str(e))
+        except Exception as e:  # a converter crashing on one model must not take the run down
+            _fail(row, f"conversion to {backend.form} failed: {type(e).__name__}: {e}")
+    if device is not None:
+        backend.device = device
+    if backend.in_process:
+        with pinned(profile.cores(threads)):
+            results = _in_process(backend, arts, threads, cfg)
+    else:  # the measuring process is elsewhere (browser, board): local pinning would mean nothing
+        results = _out_of_process(backend, arts, threads, cfg)
+        with contextlib.suppress(Exception):
+            version = backend.version()  # remote runtimes are known only after measuring
+    for row in rows:
+        row.backend_version = version
+    for (row, _), res in zip(arts, results, strict=True):
+        _fill_timing(row, res, cfg.batch)
+        if res.info.get("profile"):
+            row.profile = str(res.info["profile"])
+    named = {r.profile for r in rows if r.ok}
+    if len(named) == 1:  # failed rows follow the measured ones' profile name
+        for r in rows:
+            r.profile = next(iter(named))
+    _fill_speedups(rows, base)
+    return rows
+
+
+def _in_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], threads: int, cfg: _Settings) -> list[RawResult]:
+    sessions, runs, results = [], [], []
+    for _, art in arts:
+        try:
+            s = backend.load(art, threads, cfg.batch)
+            sessions.append(s)
+            runs.append((art.name, s.run, s.init_ms))
+        except Exception as e:
+            sessions.append(None)
+            runs.append(None)
+            results.append((len(runs) - 1, RawResult(art.name, error=f"load failed: {type(e).__name__}: {_line(e)}")))
+    try:
+        measured = iter(measure_interleaved([r for r in runs if r is not None], cfg.preset))
+    finally:
+        for s in sessions:
+            if s is not None and s.close:
+                s.close()
+    failed = dict(results)
+    out = []
+    for i, s in enumerate(sessions):
+        if s is None:
+            out.append(failed[i])
+        else:
+            res = next(measured)
+            res.info = {**s.info, **res.info}
+            out.append(res)
+    return out
+
+
+def _out_of_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], threads: int, cfg: _Settings) -> list[RawResult]:
+    if not arts:
+        return []
+    try:
+        got = list(backend.measure([a for _, a in arts], threads, cfg.batch, cfg.preset))
+    except Exception as e:
+        return [RawResult(a.name, error=f"{type(e).__name__}: {_line(e)}") for _, a in arts]
+    if len(got) != len(arts):
+        return [RawResult(a.name, error=f"{backend.name} returned {len(got)} results for {len(arts)} models")
+                for _, a in arts]
+    return [RawResult.from_dict(g) if isinstance(g, dict) else g for g in got]
+
+
+def _line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:300] if text else ""
+
+
+def _fill_timing(row: BenchRow, res: RawResult, batch: int) -> None:
+    if res.error:
+        _fail(row, res.error)
+        return
+    if not res.samples:
+        _fail(row, "no timed samples")
+        return
+    row.init_ms, row.first_ms, row.rounds, row.runtime = res.init_ms, res.first_ms, res.rounds, dict(res.info)
+    for key, value in summarize(res.samples, batch).items():
+        setattr(row, key, value)
+
+
+def _fill_speedups(rows: list[BenchRow], base: Source | None) -> None:
+    brow = next((r for r in rows if r.role == "baseline"), None)
+    if base is None or brow is None or not brow.ok:
+        for r in rows:
+            if r.ok and base is not None and r.role != "baseline":
+                r.reason = "baseline not measured in this cell"
+        return
+    for r in rows:
+        if not r.ok:
+            continue
+        if r.role == "baseline":
+            r.speedup_vs_baseline, r.speedup_ci_low, r.speedup_ci_high = 1.0, 1.0, 1.0
+        else:
+            s = speedup(brow.rounds, r.rounds)
+            r.speedup_vs_baseline, r.speedup_ci_low, r.speedup_ci_high = s.ratio, s.ci_low, s.ci_high
+        if brow.macs and r.macs:
+            r.macs_ratio = brow.macs / r.macs
+            r.efficiency = r.speedup_vs_baseline / r.macs_ratio
+
+
+def _fill_memory(rows: list[BenchRow], sources: list[Source], cache: Path) -> None:
+    """Peak RSS per (model, backend, threads), each in a fresh worker process."""
+    from edgeprune import ui
+    from edgeprune.bench.memory import peak_rss
+
+    by_path = {str(s.path): s for s in sources}
+    done: dict[tuple[str, str, int], tuple[int | None, str | None]] = {}
+    todo = [r for r in rows if r.ok]
+    for r in ui.track(todo, "peak memory", total=len(todo)):
+        key = (r.model, r.backend, r.threads)
+        if key not in done:
+            backend = get_backend(r.backend)
+            if not backend.in_process:
+                done[key] = (None, None)
+                continue
+            art = artifact_for(by_path[r.model], backend.form, cache)
+            done[key] = peak_rss(r.backend, art.path, art.form, art.input_shape, r.threads, r.batch)
+        r.peak_rss_bytes, problem = done[key]
+        if problem:
+            r.runtime["memory_error"] = problem
+
+
+def _fill_accuracy(rows: list[BenchRow], sources: list[Source], cache: Path, data: Any) -> None:
+    """Test-split accuracy per (model, backend) (threads and profile do not change it)."""
+    from edgeprune.bench.accuracy import accuracy_of, test_arrays
+
+    by_path = {str(s.path): s for s in sources}
+    xs, ys = test_arrays(data, next(iter(s.input_shape for s in sources if s.input_shape), None))
+    done: dict[tuple[str, str], float | None] = {}
+    for r in rows:
+        if not r.ok:
+            continue
+        key = (r.model, r.backend)
+        if key not in done:
+            backend = get_backend(r.backend)
+            try:
+                art = artifact_for(by_path[r.model], backend.form, cache)
+                done[key] = accuracy_of(backend.name, art, xs, ys) if backend.in_process else None
+            except Exception as e:
+                r.runtime["accuracy_error"] = f"{type(e).__name__}: {_line(e)}"
+                done[key] = None
+        r.accuracy = done[key]
