@@ -1,0 +1,46 @@
+"""Web fixtures: the bundle of the tiny digits model, and a skip (with the reason) when no browser can run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def web_bundle(tiny_ckpt, tmp_path_factory) -> Path:
+    """``edgeprune deploy web`` of the tiny digits checkpoint (skips when onnxruntime-web is not installed)."""
+    from edgeprune.deploy.web import RuntimeMissingError, deploy_web
+
+    try:
+        return deploy_web(tiny_ckpt, tmp_path_factory.mktemp("web") / "site", quiet=True)
+    except RuntimeMissingError as e:
+        pytest.skip(f"{e.message}: {e.hint}")
+
+
+@pytest.fixture(scope="session")
+def need_browser() -> None:
+    """Skip, saying why, when Chromium or playwright is missing."""
+    from edgeprune.bench.backends.web import browser_missing
+
+    why = browser_missing()
+    if why:
+        pytest.skip(f"browser tests skipped: {why}")
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_ckpt, tmp_path_factory) -> Path:
+    """The tiny checkpoint as ONNX (with its spec)."""
+    from edgeprune.export.onnx import export_onnx
+    from edgeprune.models.checkpoint import load_checkpoint
+
+    return export_onnx(load_checkpoint(tiny_ckpt), tmp_path_factory.mktemp("onnx") / "tiny.onnx")
+
+
+@pytest.fixture(scope="session")
+def tiny_half_onnx(tiny_half_ckpt, tmp_path_factory) -> Path:
+    """The half-width checkpoint as ONNX."""
+    from edgeprune.export.onnx import export_onnx
+    from edgeprune.models.checkpoint import load_checkpoint
+
+    return export_onnx(load_checkpoint(tiny_half_ckpt), tmp_path_factory.mktemp("onnx") / "tiny_half.onnx")
