@@ -1,0 +1,499 @@
+"""The pipeline: data -> train -> prune (each variant) -> export -> bench -> deploy -> report.
+
+Each stage reads upstream artifacts from the run directory and writes its own; ``edgeprune.run``
+records them and skips a stage whose key (config + input hashes) is unchanged. The recipe is
+validated and the data loaded before any stage runs, so a typo or a missing dataset costs nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeprune.errors import ConfigError, EdgepruneError
+from edgeprune.fileio import read_json, write_json
+from edgeprune.recipe import Recipe, check_names
+from edgeprune.run import Run, files_under
+from edgeprune.ui import log
+
+FAMILIES = ("data", "train", "prune", "export", "bench", "deploy-web", "deploy-device", "report")
+INTERRUPT_ENV = "EDGEPRUNE_PIPELINE_INTERRUPT"  # test hook: raise KeyboardInterrupt when this stage starts
+
+
+@dataclass
+class Stage:
+    """One unit of work: its name, config (part of the key), input files and the function doing it."""
+
+    name: str
+    config: Any
+    inputs: Callable[[], list[Path]]
+    work: Callable[[], tuple[list[Path], dict[str, Any]]]
+    needs: list[str] = field(default_factory=list)
+    folder: Path | None = None  # the stage's own output folder
+    resumable: bool = False  # keep ``folder`` when resuming the same work; otherwise it is emptied first
+
+    @property
+    def family(self) -> str:
+        """``prune`` for ``prune:OBD``; the name itself otherwise."""
+        return self.name.split(":", 1)[0]
+
+
+@dataclass
+class Outcome:
+    """What a pipeline call did: stages run and skipped, the report path, the verdict."""
+
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    report: Path | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def model_dir(run: Run, name: str) -> Path:
+    """Where the base model or a variant lives in the run directory."""
+    return run.path("models", name)
+
+
+def checkpoint(run: Run, name: str) -> Path:
+    """The checkpoint of the base model or a variant."""
+    return model_dir(run, name) / "model.safetensors"
+
+
+def export_dir(run: Run, name: str) -> Path:
+    """Where a model's exports live."""
+    return run.path("export", name)
+
+
+class Pipeline:
+    """Builds the stage list of a recipe and runs it against a run directory."""
+
+    def __init__(self, recipe: Recipe, out: str | os.PathLike[str]) -> None:
+        self.recipe = recipe
+        self.run = Run(out)
+        self._data = None
+
+    # ----------------------------------------------------------------- setup
+    def validate(self) -> None:
+        """Everything that can fail before work starts: names in registries, the data on disk."""
+        check_names(self.recipe)
+        self.data  # noqa: B018 - loading the data is the check that it is there
+
+    @property
+    def data(self):
+        """The DataBundle (loaded once)."""
+        if self._data is None:
+            from edgeprune.data import load_data
+
+            d = self.recipe.data
+            self._data = load_data(d.name, root=d.root, input_size=d.input_size, channels=d.channels,
+                                   seed=self.recipe.seed, fraction=d.fraction, download=d.download)
+        return self._data
+
+    def train_config(self, **overrides: Any) -> Any:
+        """The base TrainConfig with overrides."""
+        return self.recipe.train.config(seed=self.recipe.seed, **overrides)
+
+    # ----------------------------------------------------------------- stages
+    def stages(self) -> list[Stage]:
+        """Every stage of the recipe, in execution order."""
+        r, run = self.recipe, self.run
+        data_json = run.path("data", "data.json")
+        out: list[Stage] = [
+            Stage("data", {"data": dataclasses.asdict(r.data), "seed": r.seed}, lambda: [], self._stage_data),
+            Stage("train", {"model": dataclasses.asdict(r.model), "train": dataclasses.asdict(r.train), "seed": r.seed},
+                  lambda: [data_json], self._stage_train, ["data"], folder=model_dir(run, r.base)),
+        ]
+        for v in r.order():
+            parent_stage = "train" if v.parent == r.base else f"prune:{v.parent}"
+            out.append(Stage(f"prune:{v.name}",
+                             {"variant": dataclasses.asdict(v), "train": dataclasses.asdict(r.train), "seed": r.seed},
+                             (lambda v=v: [data_json, checkpoint(run, v.parent)]),
+                             (lambda v=v: self._stage_variant(v)), [parent_stage],
+                             folder=model_dir(run, v.name), resumable=True))
+        for name in r.names():
+            src = "train" if name == r.base else f"prune:{name}"
+            out.append(Stage(f"export:{name}", lambda name=name: self._export_config(name),
+                             (lambda name=name: [data_json, checkpoint(run, name)]),
+                             (lambda name=name: self._stage_export(name)), [src], folder=export_dir(run, name)))
+        exports = [f"export:{n}" for n in self.benched()]
+        out.append(Stage("bench", self._bench_config, self._bench_inputs, self._stage_bench, exports,
+                         folder=run.path("bench")))
+        benches = ["bench"]
+        for kind in ("web", "device"):
+            if getattr(r.deploy, kind):
+                out.append(Stage(f"deploy-{kind}", lambda kind=kind: self._deploy_config(kind),
+                                 lambda: self._deploy_inputs(), (lambda kind=kind: self._stage_deploy(kind)),
+                                 [*benches, *(f"export:{n}" for n in r.names())], folder=run.path("deploy", kind)))
+        out.append(Stage("report", {"recipe": r.to_dict()}, self._report_inputs, self._stage_report,
+                         [*benches, *(f"prune:{v.name}" for v in r.variants), "train"]))
+        return out
+
+    def benched(self) -> list[str]:
+        """Models in the bench matrix: the base first, then the selected variants."""
+        sel = self.recipe.bench.variants
+        names = self.recipe.names()
+        chosen = names if sel == "all" else [n for n in names if n in sel or n == self.recipe.base]
+        return chosen
+
+    # -- data
+    def _stage_data(self) -> tuple[list[Path], dict[str, Any]]:
+        d = self.data
+        h = hashlib.sha256()
+        for split in ("train", "val", "test"):
+            x, y = d.sample(split, 64, seed=self.recipe.seed)
+            h.update(x.numpy().tobytes())
+            h.update(y.numpy().tobytes())
+        info = {"name": d.name, "labels": d.labels, "input_shape": list(d.input_shape), "mean": d.mean, "std": d.std,
+                "sizes": {s: len(d.split(s)) for s in ("train", "val", "test")}, "fingerprint": h.hexdigest(),
+                "info": d.info}
+        path = write_json(self.run.path("data", "data.json"), info)
+        return [path], {"sizes": info["sizes"]}
+
+    # -- train
+    def _stage_train(self) -> tuple[list[Path], dict[str, Any]]:
+        from edgeprune import api
+
+        r = self.recipe
+        folder = model_dir(self.run, r.base)
+        model = api.create_model(r.model.name, data=self.data, weights=r.model.weights, **r.model.kwargs())
+        log(f"train {r.base}: {r.model.name} {r.model.kwargs()} for {r.train.epochs} epochs")
+        api.fit(model, self.data, self.train_config(), out=folder)
+        self._write_eval(model, folder, r.base)
+        return files_under(folder), {}
+
+    # -- variants
+    def _stage_variant(self, v) -> tuple[list[Path], dict[str, Any]]:
+        from edgeprune import api
+        from edgeprune.fileio import sha256_file
+        from edgeprune.models import attach_spec, spec_of
+
+        folder = model_dir(self.run, v.name)
+        parent_ckpt = checkpoint(self.run, v.parent)
+        model = api.load(parent_ckpt)
+        overrides = v.train_overrides()
+        if v.kind == "prune":
+            from edgeprune.pruning import prune
+
+            log(f"prune {v.name}: {v.method} {v.target()} from {v.parent}, {v.steps} step(s), "
+                f"{v.finetune_epochs} fine-tune epoch(s) each")
+            small = prune(parent_ckpt, v.method, self.data, steps=v.steps, finetune_epochs=v.finetune_epochs,
+                          train_config=self.train_config(**overrides), out=folder, **v.target(), **v.options)
+            if not checkpoint(self.run, v.name).exists():
+                api.save(small, checkpoint(self.run, v.name))
+            model = small
+        else:
+            from edgeprune.pruning.regularizers import make_regularizer
+
+            epochs = v.epochs if v.epochs is not None else self.recipe.train.epochs
+            log(f"retrain {v.name}: {v.parent} + {v.regularizer} (lambda {v.lam}) for {epochs} epochs")
+            regularizer = make_regularizer(v.regularizer, v.lam, **v.options)
+            spec = spec_of(model)
+            attach_spec(model, spec.replace(provenance={
+                **spec.provenance, "parent_sha256": sha256_file(parent_ckpt), "method": f"retrain+{v.regularizer}",
+                "lambda": v.lam, "epochs": epochs}))
+            api.fit(model, self.data, self.train_config(epochs=epochs, **overrides), out=folder, regularizer=regularizer)
+        self._write_eval(model, folder, v.name)
+        return files_under(folder), {}
+
+    def _write_eval(self, model, folder: Path, name: str) -> None:
+        """eval.json: test metrics, rates, complexity, layer widths and predictions on the grid samples."""
+        import torch
+
+        from edgeprune import api
+        from edgeprune.models import count_macs, count_params, layer_widths, near_zero_ratio, spec_of
+
+        res = api.evaluate(model, self.data, "test", device=self.recipe.train.device)
+        x, y = self.data.sample("test", self.recipe.report.samples, seed=self.recipe.seed)
+        model.eval().to("cpu")
+        with torch.no_grad():
+            pred = model(x).argmax(1)
+        spec = spec_of(model)
+        write_json(folder / "eval.json", {
+            "name": name, "loss": res.loss, "accuracy": res.accuracy, "n": res.n, "confusion": res.confusion,
+            **res.rates(), "params": count_params(model), "macs": count_macs(model, spec.input_shape),
+            "near_zero": near_zero_ratio(model), "checkpoint_bytes": checkpoint(self.run, name).stat().st_size,
+            "layers": [dataclasses.asdict(w) for w in layer_widths(model)],
+            "samples": {"true": y.tolist(), "pred": pred.tolist()}, "provenance": spec.provenance,
+        })
+
+    # -- export
+    def evals(self) -> dict[str, dict[str, Any]]:
+        """eval.json of every model that has one, by name."""
+        out = {}
+        for name in self.recipe.names():
+            p = model_dir(self.run, name) / "eval.json"
+            if p.exists():
+                out[name] = read_json(p)
+        return out
+
+    def predicted_best(self) -> str | None:
+        """Before bench: the variant with the fewest MACs among those within the accuracy bound."""
+        from edgeprune.report.analysis import eligible, pruned
+
+        evals = self.evals()
+        if self.recipe.base not in evals:
+            return None
+        pool = eligible(evals, self.recipe.base, self.recipe.claim.max_accuracy_drop) or pruned(evals, self.recipe.base)
+        if not pool:
+            return None
+        fewest = min(evals[n]["macs"] for n in pool)
+        close = [n for n in pool if evals[n]["macs"] <= 1.1 * fewest]  # about the same MACs: the most accurate
+        return max(close, key=lambda n: (evals[n]["accuracy"], -evals[n]["macs"]))
+
+    def int8_for(self, name: str) -> bool:
+        """Whether ``name`` gets an INT8 export."""
+        sel = self.recipe.export.int8
+        if sel == "all":
+            return True
+        if sel == "none":
+            return False
+        if sel == "best":
+            return name == self.predicted_best()
+        return name in sel
+
+    def _export_config(self, name: str) -> dict[str, Any]:
+        e = self.recipe.export
+        return {"formats": e.formats, "int8": self.int8_for(name), "fp16": e.fp16, "opset": e.opset}
+
+    def _stage_export(self, name: str) -> tuple[list[Path], dict[str, Any]]:
+        from edgeprune.export import export
+
+        cfg = self._export_config(name)
+        folder = export_dir(self.run, name)
+        log(f"export {name}: {', '.join(cfg['formats'])}{' + int8' if cfg['int8'] else ''}")
+        export(checkpoint(self.run, name), folder, formats=tuple(cfg["formats"]), int8=cfg["int8"], fp16=cfg["fp16"],
+               data=self.data, opset=cfg["opset"])
+        return files_under(folder), {}
+
+    # -- bench
+    def bench_models(self) -> dict[str, Path]:
+        """Label -> model file for the bench (checkpoints; INT8 ONNX files labelled NAME-int8)."""
+        models: dict[str, Path] = {}
+        for name in self.benched():
+            models[name] = checkpoint(self.run, name)
+            int8 = export_dir(self.run, name) / "model.int8.onnx"
+            if self.recipe.bench.int8 and int8.exists():
+                models[f"{name}-int8"] = int8
+        return models
+
+    def _bench_inputs(self) -> list[Path]:
+        files = list(self.bench_models().values())
+        for name in self.benched():
+            files += [p for p in files_under(export_dir(self.run, name)) if p.suffix in (".onnx", ".xml", ".bin")]
+        return files
+
+    def backends(self) -> list[str]:
+        """Recipe backends plus the optional ones that are installed and usable here."""
+        b = self.recipe.bench
+        chosen = list(b.backends)
+        if b.optional:
+            try:
+                from edgeprune.bench.backends import list_backends
+
+                have = list_backends()
+            except ImportError:
+                have = {}
+            for name in b.optional:
+                if name in have and name not in chosen and _backend_available(name):
+                    chosen.append(name)
+        return chosen
+
+    def _bench_config(self) -> dict[str, Any]:
+        b, c = self.recipe.bench, self.recipe.claim
+        return {"backends": self.backends(), "profiles": b.profiles, "threads": b.threads, "preset": b.preset,
+                "min_time_s": b.min_time_s, "max_time_s": b.max_time_s,
+                "batch": b.batch, "memory": b.memory, "models": sorted(self.bench_models()), "claim": c.speedup}
+
+    def _stage_bench(self) -> tuple[list[Path], dict[str, Any]]:
+        from edgeprune.bench import bench
+        from edgeprune.bench.timing import PRESETS
+
+        cfg = self._bench_config()
+        preset = PRESETS[cfg["preset"]]
+        changes = {k: float(cfg[k]) for k in ("min_time_s", "max_time_s") if cfg[k] is not None}
+        if changes:
+            preset = dataclasses.replace(preset, name=f"{preset.name}*", **changes)
+        folder = self.run.path("bench")
+        models = self.bench_models()
+        labels = {str(p): label for label, p in models.items()}
+        write_json(folder / "labels.json", labels)
+        log(f"bench: {len(models)} models x {', '.join(cfg['backends'])} x {', '.join(cfg['profiles'])}")
+        report = bench(list(models.values()), baseline=checkpoint(self.run, self.recipe.base),
+                       backends=tuple(cfg["backends"]), profiles=tuple(cfg["profiles"]), threads=cfg["threads"],
+                       batch=cfg["batch"], preset=preset, claim=cfg["claim"], data=self.data, out=folder,
+                       memory=cfg["memory"])
+        files = [p for p in files_under(folder) if p.parent == folder]
+        return files, {"rows": len(report.rows), "ok": sum(1 for r in report.rows if r.ok)}
+
+    # -- deploy
+    def deploy_variant(self) -> str:
+        """The variant to deploy: the recipe's choice, or the best by the bench."""
+        choice = self.recipe.deploy.variant
+        if choice != "best":
+            return choice
+        from edgeprune.report.analysis import analyse
+
+        a = analyse(self.run, self.recipe)
+        return a.get("best") or self.predicted_best() or self.recipe.base
+
+    def _deploy_inputs(self) -> list[Path]:
+        return [export_dir(self.run, self.deploy_variant()) / "model.onnx"]
+
+    def _deploy_config(self, kind: str) -> dict[str, Any]:
+        return {"kind": kind, "variant": self.deploy_variant(), "available": _deploy_available(kind),
+                "target": self.recipe.deploy.target if kind == "device" else None}
+
+    def _stage_deploy(self, kind: str) -> tuple[list[Path], dict[str, Any]]:
+        cfg = self._deploy_config(kind)
+        folder = self.run.path("deploy", kind)
+        if not cfg["available"]:
+            log(f"deploy-{kind}: skipped, edgeprune.deploy.{kind} is not installed in this checkout")
+            note = write_json(folder / "skipped.json", {"kind": kind, "reason": f"edgeprune.deploy.{kind} not available"})
+            return [note], {"skipped": True}
+        from edgeprune.deploy import deploy
+
+        model = export_dir(self.run, cfg["variant"]) / "model.onnx"
+        options = {"target": cfg["target"]} if kind == "device" else {}
+        log(f"deploy-{kind}: {cfg['variant']} -> {folder}")
+        result = deploy(kind, model, folder / ("bundle.tar.gz" if kind == "device" else "site"), **options)
+        files = files_under(folder) or [Path(result)]
+        return files, {"variant": cfg["variant"], "path": str(result)}
+
+    # -- report
+    def _report_inputs(self) -> list[Path]:
+        files = [self.run.path("data", "data.json")]
+        for name in self.recipe.names():
+            for fname in ("eval.json", "history.json"):
+                p = model_dir(self.run, name) / fname
+                if p.exists():
+                    files.append(p)
+            p = export_dir(self.run, name) / "export.json"
+            if p.exists():
+                files.append(p)
+        p = self.run.path("bench", "bench.json")
+        if p.exists():
+            files.append(p)
+        return files
+
+    def _stage_report(self) -> tuple[list[Path], dict[str, Any]]:
+        from edgeprune.report import render_report
+
+        files, summary = render_report(self.run, self.recipe, self.data)
+        return files, summary
+
+    # ----------------------------------------------------------------- driver
+    def execute(self, only: list[str] | None = None, force: list[str] | None = None,
+                until: str | None = None) -> Outcome:
+        """Run the stages (``only`` those named, redoing ``force`` ones), stopping after ``until``."""
+        t0 = time.perf_counter()
+        stages = self.stages()
+        names = [s.name for s in stages]
+        only_set = _select(only or [], names, "--only")
+        force_set = _select(force or [], names, "--force") | only_set
+        until_set = _select([until], names, "--until") if until else set()
+        self.validate()
+        self.run.root.mkdir(parents=True, exist_ok=True)
+        self.run.meta.update({"recipe": self.recipe.name, "recipe_source": self.recipe.source,
+                              "recipe_sha256": self.recipe.digest()})
+        self.run.save()
+        outcome = Outcome()
+        for stage in stages:
+            if only_set and stage.name not in only_set:
+                continue
+            missing = [n for n in stage.needs if n not in self.run.stages and _required(n)]
+            if missing:
+                raise EdgepruneError(f"stage {stage.name} needs {', '.join(missing)}, which has not run in {self.run.root}",
+                                     hint="run the pipeline without --only first")
+            config = stage.config() if callable(stage.config) else stage.config
+            key, hashes = self.run.key(config, stage.inputs())
+            if stage.name not in force_set and self.run.fresh(stage.name, key):
+                log(f"[dim]{stage.name}: up to date, skipped[/dim]")
+                self.run.event(stage.name, "skipped")
+                outcome.skipped.append(stage.name)
+            else:
+                self._execute_stage(stage, key, config, hashes)
+                outcome.ran.append(stage.name)
+            if stage.name in until_set:
+                log(f"stopped after {stage.name} (--until)")
+                break
+        report = self.run.path("report.md")
+        outcome.report = report if report.exists() else None
+        rec = self.run.stages.get("report")
+        outcome.summary = rec.info if rec else {}
+        outcome.seconds = round(time.perf_counter() - t0, 1)
+        return outcome
+
+    def _prepare_folder(self, stage: Stage, key: str) -> None:
+        """Empty the stage's folder unless it holds an interrupted run of this very work (then it resumes)."""
+        pending = self.run.meta.setdefault("pending", {})
+        if stage.folder is not None and stage.folder.exists():
+            if stage.resumable and pending.get(stage.name) == key:
+                log(f"{stage.name}: resuming the interrupted run in {stage.folder}")
+            else:
+                shutil.rmtree(stage.folder)
+        pending[stage.name] = key
+        self.run.save()
+
+    def _execute_stage(self, stage: Stage, key: str, config: Any, hashes: dict[str, str]) -> None:
+        log(f"[bold]{stage.name}[/bold]: running")
+        started = time.time()
+        try:
+            if os.environ.get(INTERRUPT_ENV) == stage.name:
+                raise KeyboardInterrupt(f"{INTERRUPT_ENV}={stage.name}")
+            self._prepare_folder(stage, key)
+            artifacts, info = stage.work()
+        except KeyboardInterrupt:
+            self.run.event(stage.name, "interrupted", round(time.time() - started, 3))
+            raise
+        except BaseException:
+            self.run.event(stage.name, "failed", round(time.time() - started, 3))
+            raise
+        self.run.meta.get("pending", {}).pop(stage.name, None)
+        rec = self.run.record(stage.name, key, config, hashes, artifacts, started, info)
+        log(f"{stage.name}: done in {rec.seconds:.1f} s")
+
+
+def _required(stage: str) -> bool:
+    return not stage.startswith("deploy")
+
+
+def _select(items: list[str], names: list[str], flag: str) -> set[str]:
+    """Stage names matching each item: an exact name, a family (``prune``), or a variant name."""
+    chosen: set[str] = set()
+    for item in items:
+        for part in (p.strip() for p in item.split(",") if p.strip()):
+            hits = [n for n in names if n == part or n.split(":", 1)[0] == part or n.split(":", 1)[-1] == part]
+            if not hits:
+                families = sorted({n.split(":", 1)[0] for n in names})
+                raise ConfigError(f"{flag} {part!r} names no stage of this recipe",
+                                  hint=f"a stage ({', '.join(names)}) or a family ({', '.join(families)})")
+            chosen.update(hits)
+    return chosen
+
+
+def _backend_available(name: str) -> bool:
+    """True when an optional bench backend can run here (its ``missing()`` says nothing is missing)."""
+    try:
+        from edgeprune.bench.backends import get_backend
+
+        return get_backend(name).missing() is None
+    except Exception:
+        return False
+
+
+def _deploy_available(kind: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"edgeprune.deploy.{kind}") is not None
+
+
+def run_pipeline(recipe: Recipe, out: str | os.PathLike[str], **kwargs: Any) -> Outcome:
+    """Validate ``recipe`` and run (or resume) its pipeline in ``out``."""
+    return Pipeline(recipe, out).execute(**kwargs)

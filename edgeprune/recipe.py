@@ -1,0 +1,505 @@
+"""TOML recipes (stdlib tomllib) -> typed dataclasses, validated before any work starts.
+
+A recipe names the data, the model and how to train it, a list of variants (pruned or retrained
+models, each derived from the base model or from another variant), the export formats, the bench
+matrix, the claim to check, the deploy targets and the report options. Every unknown key and every
+bad value is a :class:`~edgeprune.errors.ConfigError` that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from edgeprune.errors import ConfigError
+
+TARGET_KEYS = ("target_macs", "target_params", "ratio")
+PROFILES = ("desktop", "lowpower")
+INT8_CHOICES = ("best", "all", "none")
+
+
+def _allowed(cls: type) -> list[str]:
+    return [f.metadata.get("key", f.name) for f in dataclasses.fields(cls)]
+
+
+def _build(cls: type, table: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a TOML table; unknown keys name the allowed ones."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table, got {type(table).__name__}")
+    by_key = {f.metadata.get("key", f.name): f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(by_key))
+    if unknown:
+        raise ConfigError(f"unknown key {where}.{unknown[0]} in recipe",
+                          hint=f"allowed keys in [{where}]: {', '.join(by_key)}")
+    kwargs = {by_key[k]: v for k, v in table.items()}
+    try:
+        obj = cls(**kwargs)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e.message}", hint=e.hint) from None
+    except TypeError as e:  # pragma: no cover - all fields have defaults
+        raise ConfigError(f"{where}: {e}") from None
+    _check_types(obj, where)
+    return obj
+
+
+_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+
+
+def _check_types(obj: Any, where: str) -> None:
+    """Scalars declared str/int/float/bool must have that TOML type (bool is not an int here)."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        kind = str(f.type).replace(" | None", "")
+        if value is None or kind not in _TYPES:
+            continue
+        ok = isinstance(value, _TYPES[kind]) and not (kind in ("int", "float") and isinstance(value, bool))
+        if not ok:
+            key = f.metadata.get("key", f.name)
+            raise ConfigError(f"{where}.{key} must be {kind}, got {value!r}")
+
+
+def _in_unit(value: float | None, key: str, what: str) -> None:
+    if value is not None and not (isinstance(value, (int, float)) and 0.0 < value < 1.0):
+        raise ConfigError(f"{key} = {value!r} is out of range: must be between 0 and 1 (exclusive), {what}")
+
+
+def _str_list(value: Any, key: str, choices: tuple[str, ...] | None = None) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key} must be a list of strings, got {value!r}")
+    if choices is not None:
+        bad = [v for v in value if v not in choices]
+        if bad:
+            raise ConfigError(f"{key}: {bad[0]!r} is not allowed", hint=f"one of {', '.join(choices)}")
+    return list(value)
+
+
+@dataclass
+class DataSection:
+    """Which dataset, at what size and channels, how much of it (see ``edgeprune.data.DATASETS``)."""
+
+    name: str = "digits"
+    root: str | None = None
+    input_size: int | None = None
+    channels: int | None = None
+    fraction: float = 1.0
+    download: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("name must name a dataset", hint="digits, mnist, fashionmnist, cifar10, stl10, imagefolder:PATH")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"channels = {self.channels!r}: must be 1 or 3")
+        if self.input_size is not None and (not isinstance(self.input_size, int) or self.input_size < 32):
+            raise ConfigError(f"input_size = {self.input_size!r}: must be an integer >= 32")
+        if not isinstance(self.fraction, (int, float)) or not 0.0 < self.fraction <= 1.0:
+            raise ConfigError(f"fraction = {self.fraction!r}: must be in (0, 1]")
+
+
+@dataclass
+class ModelSection:
+    """The base model: builder name, VGG options, local pretrained weights, its label in tables."""
+
+    name: str = "vgg16_bn"
+    label: str = "VGG"
+    width: float | None = None
+    widths: list[int] | None = None
+    classifier: str | None = None
+    hidden: int | None = None
+    dropout: float | None = None
+    weights: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.width is not None and (not isinstance(self.width, (int, float)) or self.width <= 0):
+            raise ConfigError(f"width = {self.width!r}: must be > 0 (1.0 is the standard VGG)")
+        if self.widths is not None and (not isinstance(self.widths, list) or not all(
+                isinstance(w, int) and w > 0 for w in self.widths)):
+            raise ConfigError(f"widths = {self.widths!r}: must be a list of positive integers")
+        if self.classifier not in (None, "compact", "seed"):
+            raise ConfigError(f"classifier = {self.classifier!r}: must be compact or seed")
+        if not self.label:
+            raise ConfigError("label must not be empty")
+
+    def kwargs(self) -> dict[str, Any]:
+        """Builder options that were set (passed to ``create_model``)."""
+        keys = ("width", "widths", "classifier", "hidden", "dropout")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+
+@dataclass
+class TrainSection:
+    """Training of the base model; mirrors :class:`edgeprune.train.TrainConfig`."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    cosine: bool = True
+    freeze_features: bool = False
+    patience: int | None = None
+    select: str = "val_loss"
+    device: str = "auto"
+    amp: bool = True
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        self.config(seed=0)  # TrainConfig validates every value
+
+    def config(self, seed: int, **overrides: Any) -> Any:
+        """The TrainConfig for this section (``overrides`` win)."""
+        from edgeprune.train import TrainConfig
+
+        return TrainConfig(**{**dataclasses.asdict(self), "seed": seed, **overrides})
+
+
+@dataclass
+class VariantSection:
+    """A derived model: ``method`` prunes its parent; ``regularizer`` alone retrains it."""
+
+    name: str = ""
+    parent: str | None = field(default=None, metadata={"key": "from"})
+    method: str | None = None
+    target_macs: float | None = None
+    target_params: float | None = None
+    ratio: float | None = None
+    steps: int = 1
+    finetune_epochs: int = 0
+    regularizer: str | None = None
+    lam: float | None = field(default=None, metadata={"key": "lambda"})
+    epochs: int | None = None
+    lr: float | None = None
+    optimizer: str | None = None
+    batch_size: int | None = None
+    freeze_features: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or not isinstance(self.name, str):
+            raise ConfigError("every variant needs a name", hint='e.g. name = "OBD"')
+        if any(c in self.name for c in "/\\:") or self.name.startswith("."):
+            raise ConfigError(f"variant name {self.name!r} may not contain / \\ : or start with a dot")
+        if self.method is not None and self.regularizer is not None:
+            raise ConfigError(f"variant {self.name!r} sets both method and regularizer",
+                              hint="method prunes the parent; regularizer alone retrains it; chain two variants for both")
+        if self.method is None and self.regularizer is None:
+            raise ConfigError(f"variant {self.name!r} needs method (prune its parent) or regularizer (retrain it)",
+                              hint='e.g. method = "obd" with target_macs = 0.1, or regularizer = "hsqgl12"')
+        targets = [k for k in TARGET_KEYS if getattr(self, k) is not None]
+        if self.method is not None and len(targets) != 1:
+            raise ConfigError(f"variant {self.name!r} needs exactly one of {', '.join(TARGET_KEYS)}, got "
+                              f"{', '.join(targets) or 'none'}")
+        if self.method is None and self.lam is None:
+            raise ConfigError(f"variant {self.name!r} retrains with {self.regularizer}: set lambda (its strength)",
+                              hint="e.g. lambda = 1e-4; the Reg+OBD paper used 5e-6")
+        if self.method is None and targets:
+            raise ConfigError(f"variant {self.name!r} retrains without pruning: {targets[0]} needs a method")
+        _in_unit(self.target_macs, "target_macs", "the fraction of the parent's MACs to keep")
+        _in_unit(self.target_params, "target_params", "the fraction of the parent's parameters to keep")
+        _in_unit(self.ratio, "ratio", "the fraction of channels to remove")
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ConfigError(f"steps = {self.steps!r}: must be an integer >= 1")
+        if not isinstance(self.finetune_epochs, int) or self.finetune_epochs < 0:
+            raise ConfigError(f"finetune_epochs = {self.finetune_epochs!r}: must be an integer >= 0")
+        if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 0):
+            raise ConfigError(f"epochs = {self.epochs!r}: must be an integer >= 0")
+        if self.lam is not None and (not isinstance(self.lam, (int, float)) or self.lam < 0):
+            raise ConfigError(f"lambda = {self.lam!r}: must be >= 0")
+        if self.lr is not None and (not isinstance(self.lr, (int, float)) or self.lr <= 0):
+            raise ConfigError(f"lr = {self.lr!r}: must be > 0")
+        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+            raise ConfigError(f"batch_size = {self.batch_size!r}: must be an integer >= 1")
+        if not isinstance(self.options, dict):
+            raise ConfigError(f"options of variant {self.name!r} must be a table")
+
+    @property
+    def kind(self) -> str:
+        """``prune`` or ``retrain``."""
+        return "prune" if self.method else "retrain"
+
+    def train_overrides(self) -> dict[str, Any]:
+        """TrainConfig fields this variant changes for its (re)training: all layers train unless frozen."""
+        out: dict[str, Any] = {"freeze_features": self.freeze_features}
+        for key in ("lr", "optimizer", "batch_size"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+    def target(self) -> dict[str, float]:
+        """The one target keyword for ``edgeprune.pruning.prune``."""
+        return {k: getattr(self, k) for k in TARGET_KEYS if getattr(self, k) is not None}
+
+
+@dataclass
+class ExportSection:
+    """Export formats for every variant, and which get an INT8 model."""
+
+    formats: list[str] = field(default_factory=lambda: ["onnx", "openvino"])
+    int8: str | list[str] = "best"
+    fp16: bool = False
+    opset: int = 17
+
+    def __post_init__(self) -> None:
+        self.formats = _str_list(self.formats, "formats")
+        flags = [f for f in self.formats if f in ("int8", "fp16")]
+        if flags:
+            raise ConfigError(f"formats: {flags[0]!r} is a flag, not a format", hint=f"set {flags[0]} = ... in [export]")
+        if "onnx" not in self.formats:
+            raise ConfigError(f"formats = {self.formats}: must include onnx (every runtime but torch reads it)")
+        if isinstance(self.int8, str):
+            if self.int8 not in INT8_CHOICES:
+                raise ConfigError(f"int8 = {self.int8!r}: must be one of {', '.join(INT8_CHOICES)} or a list of variant names")
+        else:
+            self.int8 = _str_list(self.int8, "int8")
+
+
+@dataclass
+class BenchSection:
+    """The bench matrix: backends x profiles (x threads), which variants, the timing preset."""
+
+    backends: list[str] = field(default_factory=lambda: ["torch", "ort", "openvino"])
+    profiles: list[str] = field(default_factory=lambda: list(PROFILES))
+    threads: list[int] | None = None
+    preset: str = "quick"
+    min_time_s: float | None = None
+    max_time_s: float | None = None
+    batch: int = 1
+    variants: str | list[str] = "all"
+    int8: bool = True
+    memory: bool = True
+    optional: list[str] = field(default_factory=lambda: ["web"])
+
+    def __post_init__(self) -> None:
+        self.backends = _str_list(self.backends, "backends")
+        self.profiles = _str_list(self.profiles, "profiles")
+        self.optional = _str_list(self.optional, "optional")
+        if not self.backends:
+            raise ConfigError("backends must name at least one backend", hint="e.g. [\"ort\"]")
+        if self.threads is not None and (not isinstance(self.threads, list) or not all(
+                isinstance(t, int) and not isinstance(t, bool) and t >= 1 for t in self.threads)):
+            raise ConfigError(f"threads = {self.threads!r}: must be a list of integers >= 1")
+        if self.preset not in ("quick", "full"):
+            raise ConfigError(f"preset = {self.preset!r}: must be quick or full")
+        if not isinstance(self.batch, int) or self.batch < 1:
+            raise ConfigError(f"batch = {self.batch!r}: must be an integer >= 1")
+        for key in ("min_time_s", "max_time_s"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+                raise ConfigError(f"{key} = {value!r}: must be > 0 seconds (overrides the preset's)")
+        if isinstance(self.variants, str):
+            if self.variants != "all":
+                raise ConfigError(f"variants = {self.variants!r}: must be \"all\" or a list of variant names")
+        else:
+            self.variants = _str_list(self.variants, "variants")
+
+
+@dataclass
+class ClaimSection:
+    """The claim to check: ``speedup`` x faster, at most ``max_accuracy_drop`` points less accurate."""
+
+    speedup: float = 3.0
+    max_accuracy_drop: float = 1.5
+    on: list[str] = field(default_factory=lambda: ["ort:lowpower", "fastest:desktop"])
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.speedup, (int, float)) or self.speedup <= 0:
+            raise ConfigError(f"speedup = {self.speedup!r}: must be > 0, e.g. 3.0")
+        if not isinstance(self.max_accuracy_drop, (int, float)) or self.max_accuracy_drop < 0:
+            raise ConfigError(f"max_accuracy_drop = {self.max_accuracy_drop!r}: must be >= 0 (accuracy points)")
+        self.on = _str_list(self.on, "on")
+        for item in self.on:
+            backend, _, profile = item.partition(":")
+            if not backend or not profile:
+                raise ConfigError(f"on: {item!r} must read BACKEND:PROFILE", hint="e.g. ort:lowpower or fastest:desktop")
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(backend, profile) pairs the claim covers; backend ``fastest`` picks the fastest runtime."""
+        return [tuple(item.split(":", 1)) for item in self.on]  # type: ignore[misc]
+
+
+@dataclass
+class DeploySection:
+    """Bundles to build (when those packages are installed) and for which variant."""
+
+    web: bool = True
+    device: bool = True
+    variant: str = "best"
+    target: str = "linux-x86_64"
+
+
+@dataclass
+class ReportSection:
+    """Report options: how many test samples in the predictions grid."""
+
+    samples: int = 16
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.samples, int) or not 1 <= self.samples <= 64:
+            raise ConfigError(f"samples = {self.samples!r}: must be an integer in 1..64")
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataSection, "model": ModelSection, "train": TrainSection, "export": ExportSection,
+    "bench": BenchSection, "claim": ClaimSection, "deploy": DeploySection, "report": ReportSection,
+}
+TOP_KEYS = ("name", "description", "seed", "variants", *SECTIONS)
+
+
+@dataclass
+class Recipe:
+    """A whole pipeline: data, base model, variants, export, bench, claim, deploy, report."""
+
+    name: str
+    description: str = ""
+    seed: int = 0
+    data: DataSection = field(default_factory=DataSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    variants: list[VariantSection] = field(default_factory=list)
+    export: ExportSection = field(default_factory=ExportSection)
+    bench: BenchSection = field(default_factory=BenchSection)
+    claim: ClaimSection = field(default_factory=ClaimSection)
+    deploy: DeploySection = field(default_factory=DeploySection)
+    report: ReportSection = field(default_factory=ReportSection)
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ConfigError(f"seed = {self.seed!r}: must be an integer")
+        names = [self.model.label]
+        for v in self.variants:
+            if v.name in names:
+                raise ConfigError(f"variant name {v.name!r} is used twice (the base model is {self.model.label!r})")
+            names.append(v.name)
+        for v in self.variants:
+            if v.parent is None:
+                v.parent = self.model.label
+            if v.parent not in names:
+                raise ConfigError(f"variant {v.name!r}: from = {v.parent!r} names no model",
+                                  hint=f"one of {', '.join(names)}")
+        self.order()  # raises on cycles
+        known = set(names)
+        for key, value in (("export.int8", self.export.int8), ("bench.variants", self.bench.variants)):
+            if isinstance(value, list):
+                bad = [n for n in value if n not in known]
+                if bad:
+                    raise ConfigError(f"{key}: {bad[0]!r} names no model", hint=f"one of {', '.join(names)}")
+        if self.deploy.variant not in ("best", *known):
+            raise ConfigError(f"deploy.variant = {self.deploy.variant!r} names no model",
+                              hint=f"best or one of {', '.join(names)}")
+
+    @property
+    def base(self) -> str:
+        """The label of the unpruned base model."""
+        return self.model.label
+
+    def names(self) -> list[str]:
+        """Base label then variant names, in recipe order."""
+        return [self.base, *(v.name for v in self.variants)]
+
+    def variant(self, name: str) -> VariantSection:
+        """The variant called ``name``."""
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise ConfigError(f"no variant named {name!r}", hint=f"one of {', '.join(v.name for v in self.variants)}")
+
+    def order(self) -> list[VariantSection]:
+        """Variants sorted so that every parent comes before its children (cycles are an error)."""
+        done = {self.model.label}
+        out: list[VariantSection] = []
+        pending = list(self.variants)
+        while pending:
+            ready = [v for v in pending if v.parent in done]
+            if not ready:
+                raise ConfigError(f"variants form a cycle: {', '.join(f'{v.name} from {v.parent}' for v in pending)}")
+            for v in ready:
+                out.append(v)
+                done.add(v.name)
+                pending.remove(v)
+        return out
+
+    def lineage(self, name: str) -> list[str]:
+        """``name`` and its ancestors up to the base model, nearest first."""
+        chain = [name]
+        while chain[-1] != self.base:
+            chain.append(self.variant(chain[-1]).parent or self.base)
+        return chain
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for hashing and for the report)."""
+        d = dataclasses.asdict(self)
+        d.pop("source", None)
+        return d
+
+    def digest(self) -> str:
+        """sha256 of the normalized recipe."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def parse_recipe(table: dict[str, Any], source: str | None = None) -> Recipe:
+    """Build and validate a Recipe from a parsed TOML table."""
+    unknown = sorted(set(table) - set(TOP_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown top-level key {unknown[0]!r} in recipe", hint=f"allowed: {', '.join(TOP_KEYS)}")
+    if "name" not in table or not isinstance(table["name"], str) or not table["name"]:
+        raise ConfigError("recipe needs name = \"...\" at the top", hint="it names the run directory runs/<name>")
+    sections = {key: _build(cls, table.get(key, {}), key) for key, cls in SECTIONS.items()}
+    raw_variants = table.get("variants", [])
+    if not isinstance(raw_variants, list):
+        raise ConfigError("variants must be an array of tables: [[variants]]")
+    variants = [_build(VariantSection, v, f"variants[{i}]") for i, v in enumerate(raw_variants)]
+    try:
+        return Recipe(name=table["name"], description=table.get("description", ""), seed=table.get("seed", 0),
+                      variants=variants, source=source, **sections)
+    except ConfigError as e:
+        raise ConfigError(f"recipe {table['name']!r}: {e.message}", hint=e.hint) from None
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a TOML recipe file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe {path} does not exist", hint="see recipes/ for examples, e.g. recipes/digits-vgg16.toml")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"recipe {path} is not valid TOML: {e}") from None
+    try:
+        return parse_recipe(table, source=str(path))
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e.message}", hint=e.hint) from None
+
+
+def check_names(recipe: Recipe) -> None:
+    """Check method, regularizer, format and backend names against the installed registries."""
+    import importlib
+
+    checks = [
+        ("edgeprune.pruning.methods", "list_methods", [(f"variants.{v.name}.method", v.method) for v in recipe.variants if v.method]),
+        ("edgeprune.pruning.regularizers", "list_regularizers",
+         [(f"variants.{v.name}.regularizer", v.regularizer) for v in recipe.variants if v.regularizer]),
+        ("edgeprune.export", "list_formats", [("export.formats", f) for f in recipe.export.formats]),
+        ("edgeprune.bench.backends", "list_backends", [("bench.backends", b) for b in recipe.bench.backends]),
+    ]
+    for module, func, items in checks:
+        if not items:
+            continue
+        try:
+            registry = getattr(importlib.import_module(module), func)()
+        except (ImportError, AttributeError) as e:
+            raise ConfigError(f"{module} is not available ({e}); the recipe needs it") from None
+        allowed = list(registry)
+        for key, value in items:
+            if value not in allowed:
+                raise ConfigError(f"{key} = {value!r} is not known", hint=f"one of {', '.join(allowed)}")

@@ -1,0 +1,117 @@
+"""Recipes: every bad key or value fails before any work starts, naming the problem."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgeprune.errors import ConfigError, DataNotFoundError
+from edgeprune.recipe import load_recipe, parse_recipe
+
+REPO = Path(__file__).resolve().parents[2]
+PAPER = ["mnist-vgg16.toml", "fashionmnist-vgg16.toml", "stl10-vgg16.toml", "covid-vgg16.toml", "paintings-vgg16.toml"]
+
+
+def _err(path: Path) -> str:
+    with pytest.raises(ConfigError) as e:
+        load_recipe(path)
+    return str(e.value)
+
+
+def test_default_recipe_is_valid_and_has_the_papers_five_models():
+    r = load_recipe(REPO / "recipes" / "digits-vgg16.toml")
+    assert r.base == "VGG"
+    names = r.names()
+    for name in ("HSQGL12", "OBD", "HSQGL12-OBD", "OBD-HSQGL12", "taylor", "seed", "magnitude", "random"):
+        assert name in names
+    assert r.variant("HSQGL12-OBD").parent == "HSQGL12" and r.variant("HSQGL12-OBD").method == "obd"
+    assert r.variant("OBD-HSQGL12").parent == "OBD" and r.variant("OBD-HSQGL12").kind == "retrain"
+    assert r.claim.speedup == 3.0
+    # every pruned variant aims at the same MACs fraction: a fair comparison
+    assert len({v.target_macs for v in r.variants if v.kind == "prune"}) == 1
+    # parents always run first
+    order = [v.name for v in r.order()]
+    assert order.index("HSQGL12") < order.index("HSQGL12-OBD") and order.index("OBD") < order.index("OBD-HSQGL12")
+
+
+def test_typo_in_a_key_names_the_key_and_the_allowed_ones(make_recipe):
+    msg = _err(make_recipe(("finetune_epochs = 1", "finetune_epoch = 1")))
+    assert "variants[0].finetune_epoch" in msg and "finetune_epochs" in msg
+    msg = _err(make_recipe(("[train]\nepochs = 1", "[train]\nepoch = 1")))
+    assert "train.epoch" in msg and "epochs" in msg
+    msg = _err(make_recipe(("[model]", 'colour = "red"\n[model]')))
+    assert "colour" in msg and "variants" in msg
+
+
+def test_target_outside_zero_one_is_refused(make_recipe):
+    msg = _err(make_recipe(("target_macs = 0.5", "target_macs = 1.5")))
+    assert "target_macs = 1.5" in msg and "between 0 and 1" in msg
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (("epochs = 1\ndevice", "epochs = -1\ndevice"), "epochs must be >= 0"),
+    (('from = "A"', 'from = "Z"'), "names no model"),
+    (('name = "B"\nfrom = "A"', 'name = "A"\nfrom = "A"'), "used twice"),
+    (('method = "magnitude"\ntarget_macs = 0.5', 'method = "magnitude"'), "exactly one of"),
+    (('device = "cpu"', 'device = "cpu"\noptimizer = "lbfgs"'), "optimizer"),
+    (('profiles = ["lowpower"]', 'profiles = "lowpower"\nthreads = [0]'), "threads"),
+    (('on = ["ort:lowpower"]', 'on = ["ort"]'), "BACKEND:PROFILE"),
+    (('width = 0.125', 'width = "half"'), "width"),
+])
+def test_bad_values_name_the_key(make_recipe, change, words):
+    assert words in _err(make_recipe(change))
+
+
+def test_cycles_are_refused():
+    table = {"name": "x", "variants": [{"name": "A", "from": "B", "method": "obd", "ratio": 0.5},
+                                       {"name": "B", "from": "A", "method": "obd", "ratio": 0.5}]}
+    with pytest.raises(ConfigError, match="cycle"):
+        parse_recipe(table)
+
+
+def test_unknown_method_fails_against_the_registry(make_recipe, tmp_path):
+    from edgeprune.pipeline import Pipeline
+
+    r = load_recipe(make_recipe(('"magnitude"', '"magnitud"')))
+    with pytest.raises(ConfigError, match="magnitud"):
+        Pipeline(r, tmp_path / "run").execute()
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_typo_fails_before_any_work(make_recipe, tmp_path):
+    recipe = make_recipe(("[train]\nepochs = 1", "[train]\nepochz = 1"))
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "edgeprune.cli", "pipeline", str(recipe), "--out", str(out)],
+                          capture_output=True, text=True, env={**os.environ, "EDGEPRUNE_QUIET": "1"}, timeout=120)
+    assert proc.returncode == 2
+    assert "train.epochz" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_missing_dataset_fails_before_any_work(make_recipe, tmp_path):
+    from edgeprune.pipeline import Pipeline
+
+    recipe = make_recipe(("[model]", f'[data]\nname = "mnist"\nroot = "{tmp_path / "nothing"}"\n[model]'))
+    with pytest.raises(DataNotFoundError, match="mnist"):
+        Pipeline(load_recipe(recipe), tmp_path / "run").execute()
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("name", PAPER)
+def test_paper_recipes_parse_and_fail_clearly_without_their_data(tmp_path, monkeypatch, name):
+    from edgeprune.pipeline import Pipeline
+
+    r = load_recipe(REPO / "recipes" / name)
+    assert r.model.name.startswith("vgg16") and r.data.input_size == 224 and r.model.classifier == "seed"
+    expected = {"taylor-seed"} if name.startswith("paintings") else {"HSQGL12", "OBD", "HSQGL12-OBD", "OBD-HSQGL12"}
+    assert expected <= set(r.names())
+    monkeypatch.chdir(tmp_path)  # nothing under ./data here
+    monkeypatch.delenv("EDGEPRUNE_DATA", raising=False)
+    with pytest.raises(DataNotFoundError) as e:
+        Pipeline(r, tmp_path / "run").execute()
+    assert e.value.hint
+    assert not (tmp_path / "run").exists()

@@ -1,0 +1,86 @@
+"""Resume: an interrupted run keeps what finished; the same command resumes; finished stages are not recomputed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from edgeprune.cli import main
+
+
+def _runs(manifest: dict) -> dict[str, int]:
+    return {name: rec["runs"] for name, rec in manifest["stages"].items()}
+
+
+def test_interrupted_during_pruning_then_resumed_recomputes_nothing_finished(interrupted_then_resumed):
+    r = interrupted_then_resumed
+    assert r["codes"] == (130, 0)
+    before, after = r["before"], r["after"]
+    # the interruption came when variant B started: data, train and A were finished and recorded
+    assert set(before["stages"]) == {"data", "train", "prune:A"}
+    assert any(e["stage"] == "prune:B" and e["action"] == "interrupted" for e in before["events"])
+    # resumed: the finished stages were skipped (same record, one run each), the rest ran once
+    for name in ("data", "train", "prune:A"):
+        assert after["stages"][name]["finished"] == before["stages"][name]["finished"]
+        assert after["stages"][name]["runs"] == 1
+    assert set(_runs(after).values()) == {1}
+    assert {"prune:B", "export:VGG", "export:A", "export:B", "bench", "report"} <= set(after["stages"])
+    skipped = [e["stage"] for e in after["events"] if e["action"] == "skipped"]
+    assert {"data", "train", "prune:A"} <= set(skipped)
+
+
+def test_every_artifact_is_in_the_manifest_with_its_hash(interrupted_then_resumed):
+    from edgeprune.fileio import sha256_file
+
+    out = interrupted_then_resumed["out"]
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["artifacts"]
+    for rel, a in m["artifacts"].items():
+        p = out / rel
+        assert p.stat().st_size == a["bytes"] and sha256_file(p) == a["sha256"], rel
+    assert "models/VGG/model.safetensors" in m["artifacts"] and "report.md" in m["artifacts"]
+
+
+def test_rerun_skips_everything_and_force_redoes_one_stage(interrupted_then_resumed, tiny_recipe):
+    out = interrupted_then_resumed["out"]
+    assert main(["pipeline", str(tiny_recipe), "--out", str(out), "--force", "bench"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    runs = _runs(m)
+    assert runs["bench"] == 2
+    assert runs["train"] == 1 and runs["prune:A"] == 1 and runs["prune:B"] == 1
+    # a changed or damaged artifact is noticed: the stage that made it runs again
+    (out / "models" / "B" / "eval.json").write_text("{}")
+    assert main(["pipeline", str(tiny_recipe), "--out", str(out), "--until", "prune:B"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert _runs(m)["prune:B"] == 2 and _runs(m)["prune:A"] == 1
+
+
+def test_real_sigint_during_the_run_keeps_finished_stages(tiny_recipe, tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, "EDGEPRUNE_QUIET": "1"}
+    # a shell that starts jobs in the background makes them ignore SIGINT: give the child Ctrl-C back
+    proc = subprocess.Popen([sys.executable, "-m", "edgeprune.cli", "pipeline", str(tiny_recipe), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    manifest = out / "manifest.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if manifest.exists() and "prune:A" in json.loads(manifest.read_text())["stages"]:  # written atomically
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "resume" in err and "Traceback" not in err
+    m = json.loads(manifest.read_text())
+    assert {"data", "train", "prune:A"} <= set(m["stages"]) and "report" not in m["stages"]
+    assert m["events"][-1]["action"] == "interrupted"
+    # the same command resumes: nothing finished runs again
+    finished = {n: r["finished"] for n, r in m["stages"].items()}
+    assert main(["pipeline", str(tiny_recipe), "--out", str(out), "--until", "prune:A"]) == 0
+    m2 = json.loads(manifest.read_text())
+    assert {n: m2["stages"][n]["finished"] for n in finished} == finished
