@@ -21,6 +21,7 @@ _API = (
     "benchmark",
     "deploy_model",
     "model_info",
+    "TrainConfig",
 )
 
 __all__ = ["__version__", *_API]

@@ -15,7 +15,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
@@ -35,9 +35,12 @@ from edgeprune.train import EvalResult, TrainConfig
 from edgeprune.train import evaluate as _evaluate
 from edgeprune.train import fit as _fit
 
+if TYPE_CHECKING:
+    from edgeprune.bench.rows import BenchReport
+
 # Verbs whose natural name is a stage package (export, bench, deploy, train) carry a suffix so that
 # importing that package can never shadow the function on ``edgeprune``.
-__all__ = ["benchmark", "create_model", "deploy_model", "evaluate", "export_model", "fit", "list_models", "load",
+__all__ = ["TrainConfig", "benchmark", "create_model", "deploy_model", "evaluate", "export_model", "fit", "list_models", "load",
            "load_data", "model_info", "prune", "save"]
 
 
@@ -153,7 +156,7 @@ def export_model(model: nn.Module | str | os.PathLike[str], out: str | os.PathLi
     return _export(model, out, **kwargs)
 
 
-def benchmark(models: list[str | os.PathLike[str]], **kwargs: Any) -> dict[str, Any]:
+def benchmark(models: list[str | os.PathLike[str]], **kwargs: Any) -> BenchReport:
     """Benchmark models on CPU backends (and browsers/devices), with speedups against a baseline."""
     from edgeprune.bench import bench as _bench
 

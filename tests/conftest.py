@@ -31,6 +31,7 @@ def _train(digits, tmp_path_factory, name: str, **model_kwargs) -> Path:
     import edgeprune as ep
 
     out = tmp_path_factory.mktemp(name)
+    torch.manual_seed(2)
     model = ep.create_model("vgg11_bn", data=digits, **model_kwargs)
     ep.fit(model, digits, epochs=2, out=out, device="cpu")
     return out / "model.safetensors"

@@ -7,8 +7,12 @@ Protocol (per group of models measured together, e.g. a baseline and its pruned 
 1. load time (measured by the caller, passed in as ``init_ms``);
 2. first inference, timed alone (``first_ms``: lazy allocation, kernel selection);
 3. warm-up until ``warmup_runs`` runs or ``warmup_s`` seconds, whichever comes first;
-4. timed rounds: in each round every model runs ``per_round`` inferences, the order rotating by
-   one each round (A B C, B C A, ...), so drift and neighbours' load hit all models alike; rounds
+4. timed rounds: in each round every model runs ``switch_runs`` untimed inferences, then
+   ``per_round`` timed ones, the order rotating by one each round (A B C, B C A, ...), so drift and
+   neighbours' load hit all models alike. The untimed runs matter with several threads: the model
+   that just ran leaves its thread pool spinning (onnxruntime, OpenMP), and without them the next
+   model's first inferences share the cores with those spinning threads (measured here with two
+   onnxruntime sessions on 2 threads: the dense model ran 1.7x slower than alone); rounds
    continue until every model has ``min_runs`` samples, ``min_rounds`` rounds are done and
    ``min_time_s`` seconds per model have passed (or ``max_time_s`` per model, a safety cap).
 Each inference is timed with ``time.perf_counter_ns``; raw samples stay grouped by round.
@@ -38,9 +42,10 @@ class Preset:
     min_rounds: int = 10
     min_time_s: float = 1.0
     max_time_s: float = 30.0
+    switch_runs: int = 3
 
     def __post_init__(self) -> None:
-        if self.min_runs < 1 or self.min_rounds < 1 or self.warmup_runs < 0:
+        if self.min_runs < 1 or self.min_rounds < 1 or self.warmup_runs < 0 or self.switch_runs < 0:
             raise ValueError(f"preset {self.name}: runs and rounds must be positive")
         if self.min_time_s < 0 or self.max_time_s <= 0 or self.warmup_s < 0:
             raise ValueError(f"preset {self.name}: times must be non-negative")
@@ -121,6 +126,8 @@ def measure_interleaved(runs: Sequence[tuple[str, Callable[[], Any], float | Non
         per = {}
         for i in order:
             run, res = live[i]
+            for _ in range(preset.switch_runs if len(live) > 1 else 0):
+                run()
             per[i] = [_time_once(run) for _ in range(k)]
             spent[i] += sum(per[i])
         for i, (_, res) in enumerate(live):

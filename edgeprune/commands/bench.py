@@ -10,6 +10,7 @@ EXAMPLES = """examples:
   edgeprune bench base.onnx pruned.onnx --baseline base.onnx --backends ort,openvino --profile desktop,lowpower --out b
   edgeprune bench base.safetensors pruned.safetensors --baseline base.safetensors --claim 2.0 --claim-on ort,openvino --out b
   edgeprune bench model.safetensors --threads 1,2 --full --data digits --out b
+  edgeprune bench base.onnx pruned.onnx --baseline base.onnx --backends ssh --device ssh://pi@board --remote-setup --out b
 
 MODEL is a checkpoint (.safetensors), an ONNX file or an OpenVINO IR (.xml); each backend gets the form
 it runs (converted once, cached in OUT/cache). Baseline and candidates run interleaved in rounds in one
@@ -34,7 +35,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--claim-on", default=None, metavar="B[:P],...", help="restrict the claim, e.g. ort,openvino:lowpower")
     p.add_argument("--data", default=None, metavar="NAME", help="add test-split accuracy (e.g. digits)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory worker processes")
-    p.add_argument("--device", default=None, help="target for out-of-process backends (e.g. user@board for ssh)")
+    p.add_argument("--device", default=None, metavar="URL",
+                   help="board for the ssh backend: ssh://user@host[:port] (uses your SSH config and keys)")
+    p.add_argument("--remote-setup", action="store_true",
+                   help="with --device: create a venv on the board and pip install the bundle's requirements")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
 
 
@@ -56,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from edgeprune.bench import bench
     from edgeprune.bench.report import speedup_text
 
+    if args.remote_setup:
+        from edgeprune.bench.backends import ssh
+
+        ssh.configure(remote_setup=True)
     report = bench(args.models, baseline=args.baseline, backends=args.backends, profiles=args.profile,
                    threads=_threads(args.threads), batch=args.batch, preset=args.preset, claim=args.claim,
                    claim_on=args.claim_on, data=args.data, out=args.out, device=args.device,

@@ -24,13 +24,21 @@ def ort_runner(path: str | os.PathLike[str], threads: int = 1) -> Runner:
     return lambda x: session.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
+def openvino_cpu_config(threads: int) -> dict[str, object]:
+    """OpenVINO CPU settings: explicit threads, latency hint, and FP32 arithmetic.
+
+    Without the precision hint OpenVINO computes in bf16 on CPUs with AMX or AVX512-BF16, which
+    breaks FP32 parity and would credit a precision change to pruning.
+    """
+    return {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+
+
 def openvino_runner(path: str | os.PathLike[str], threads: int = 1) -> Runner:
     """An OpenVINO CPU compiled model on an IR or ONNX file as a function of a float32 batch."""
     import openvino as ov
 
     core = ov.Core()
-    compiled = core.compile_model(str(Path(path)), "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                           "PERFORMANCE_HINT": "LATENCY"})
+    compiled = core.compile_model(str(Path(path)), "CPU", openvino_cpu_config(threads))
     request = compiled.create_infer_request()
     return lambda x: np.array(request.infer([np.ascontiguousarray(x, dtype=np.float32)])[0])
 

@@ -21,13 +21,21 @@ def test_timing_imports_only_stdlib_and_numpy():
 def test_interleaved_rounds_rotate_and_count():
     calls: list[str] = []
     runs = [(n, (lambda n=n: calls.append(n)), 1.0) for n in "ABC"]
-    preset = Preset("t", warmup_runs=2, warmup_s=10, min_runs=6, min_rounds=3, min_time_s=0, max_time_s=10)
+    preset = Preset("t", warmup_runs=2, warmup_s=10, min_runs=6, min_rounds=3, min_time_s=0, max_time_s=10,
+                    switch_runs=1)
     res = measure_interleaved(runs, preset)
     assert [len(r.rounds) for r in res] == [3, 3, 3]
     assert all(len(x) == 2 for r in res for x in r.rounds)
-    timed = calls[3 * (1 + 2):]  # after first + warm-up of each
-    assert timed == list("AABBCC" "BBCCAA" "CCAABB")
+    rounds = calls[3 * (1 + 2):]  # after first + warm-up of each; each turn: 1 untimed + 2 timed
+    assert rounds == list("AAABBBCCC" "BBBCCCAAA" "CCCAAABBB")
     assert all(r.first_ms is not None and r.init_ms == 1.0 for r in res)
+
+
+def test_a_lone_model_needs_no_switch_runs():
+    calls: list[int] = []
+    preset = Preset("t", warmup_runs=0, warmup_s=0, min_runs=4, min_rounds=2, min_time_s=0, max_time_s=10)
+    res = measure_interleaved([("A", lambda: calls.append(1), None)], preset)
+    assert len(calls) == 1 + 4 and len(res[0].samples) == 4
 
 
 def test_a_failing_model_becomes_an_error_result():

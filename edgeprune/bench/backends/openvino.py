@@ -31,15 +31,18 @@ class OpenvinoBackend(Backend):
         """Read, reshape to the batch, compile with explicit threads; read the settings back."""
         import openvino as ov
 
+        from edgeprune.export.runtime import openvino_cpu_config
+
         core = ov.Core()
         t0 = time.perf_counter()
         model = core.read_model(str(artifact.path))
         model.reshape([batch, *artifact.input_shape])
-        compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"})
+        compiled = core.compile_model(model, "CPU", openvino_cpu_config(threads))
         request = compiled.create_infer_request()
         init_ms = (time.perf_counter() - t0) * 1e3
         x = np.random.default_rng(0).standard_normal((batch, *artifact.input_shape)).astype(np.float32)
         info = {"performance_hint": str(compiled.get_property("PERFORMANCE_HINT")),
                 "inference_num_threads": int(compiled.get_property("INFERENCE_NUM_THREADS")),
-                "num_streams": str(compiled.get_property("NUM_STREAMS"))}
+                "num_streams": str(compiled.get_property("NUM_STREAMS")),
+                "inference_precision": str(compiled.get_property("INFERENCE_PRECISION_HINT"))}
         return Session(lambda: request.infer([x]), init_ms, info)
