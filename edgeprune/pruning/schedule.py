@@ -93,13 +93,21 @@ def prune_once(model: nn.Module, sched: Schedule, data: DataBundle, step: int, b
     scores = normalized(scores, sched.plan.normalize or crit.normalize)
     cost = CostModel(work, graph.groups, input_shape)
     target = sched.target.at_step(step, sched.steps)
-    slack = 0
+    exact = target.kind in ("ratio", "count")
+    pristine = None if exact else copy.deepcopy(work)
+    slack, previous = 0, None
     while True:
         plan = select(scores, cost, target, sched.plan, base=base, slack=slack)
-        trial = Graph(copy.deepcopy(work), input_shape) if slack else graph
-        pruned = trial.apply(plan)
-        if target.kind in ("ratio", "count") or _reached(pruned, target, base, input_shape) or slack > 4096:
+        if plan == previous:  # every layer is at its floor (min_channels, round_to): keep the last model
+            log(f"step {step}: the {target.kind} target {target.value:.3g} is below what the floor of "
+                f"{sched.plan.min_channels} channel(s), rounded to {sched.plan.round_to}, allows; "
+                "keeping the smallest model it allows")
             break
+        trial = graph if slack == 0 else Graph(copy.deepcopy(pristine), input_shape)
+        pruned = trial.apply(plan)
+        if exact or _reached(pruned, target, base, input_shape):
+            break
+        previous = plan
         slack += max(8, sum(g.size for g in graph.groups) // 100)  # the estimate missed: drop a little more
     times["prune"] = time.perf_counter() - t0
     return pruned

@@ -7,6 +7,7 @@ import torch
 
 from edgeprune.errors import ConfigError
 from edgeprune.fileio import read_json
+from edgeprune.api import create_model
 from edgeprune.models import count_macs, load_checkpoint
 from edgeprune.pruning import list_criteria, list_methods, prune
 
@@ -77,3 +78,12 @@ def test_seed_removes_fixed_filters_per_step(tiny_ckpt, digits):
     assert before - after == 32
     x = torch.randn(2, 1, 32, 32)
     assert small(x).shape == (2, 10)
+
+
+def test_unreachable_target_stops_at_the_floor(digits):
+    torch.manual_seed(0)
+    model = create_model("vgg16_bn", data=digits, width=0.125, classifier="compact")
+    small = prune(model, "magnitude", digits, target_macs=0.1)  # 10% needs widths below the floor of 8
+    convs = [m for m in small.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8] * len(convs)
+    assert small(torch.randn(2, 1, 32, 32)).shape == (2, 10)
