@@ -327,7 +327,7 @@ class Pipeline:
         log(f"bench: {len(models)} models x {', '.join(cfg['backends'])} x {', '.join(cfg['profiles'])}")
         report = bench(list(models.values()), baseline=checkpoint(self.run, self.recipe.base),
                        backends=tuple(cfg["backends"]), profiles=tuple(cfg["profiles"]), threads=cfg["threads"],
-                       batch=cfg["batch"], preset=preset, claim=cfg["claim"], data=self.data, out=folder,
+                       batch=cfg["batch"], preset=preset, data=self.data, out=folder,
                        memory=cfg["memory"])
         files = [p for p in files_under(folder) if p.parent == folder]
         return files, {"rows": len(report.rows), "ok": sum(1 for r in report.rows if r.ok)}
@@ -354,8 +354,8 @@ class Pipeline:
         cfg = self._deploy_config(kind)
         folder = self.run.path("deploy", kind)
         if not cfg["available"]:
-            log(f"deploy-{kind}: skipped, edgeprune.deploy.{kind} is not installed in this checkout")
-            note = write_json(folder / "skipped.json", {"kind": kind, "reason": f"edgeprune.deploy.{kind} not available"})
+            log(f"deploy-{kind}: skipped, the onnxruntime-web runtime is not installed (run `make setup`)")
+            note = write_json(folder / "skipped.json", {"kind": kind, "reason": "onnxruntime-web is not installed"})
             return [note], {"skipped": True}
         from edgeprune.deploy import deploy
 
@@ -489,9 +489,17 @@ def _backend_available(name: str) -> bool:
 
 
 def _deploy_available(kind: str) -> bool:
-    import importlib.util
+    """Whether a deploy target can build here (the web bundle needs the npm runtime from `make setup`)."""
+    if kind != "web":
+        return True
+    from edgeprune.deploy.web import installed_version
+    from edgeprune.errors import EdgepruneError
 
-    return importlib.util.find_spec(f"edgeprune.deploy.{kind}") is not None
+    try:
+        installed_version()
+    except EdgepruneError:
+        return False
+    return True
 
 
 def run_pipeline(recipe: Recipe, out: str | os.PathLike[str], **kwargs: Any) -> Outcome:

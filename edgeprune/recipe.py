@@ -18,21 +18,24 @@ from typing import Any
 import tomllib
 
 from edgeprune.errors import ConfigError
+from edgeprune.train import TrainConfig
 
 TARGET_KEYS = ("target_macs", "target_params", "ratio")
 PROFILES = ("desktop", "lowpower")
 INT8_CHOICES = ("best", "all", "none")
 
 
-def _allowed(cls: type) -> list[str]:
-    return [f.metadata.get("key", f.name) for f in dataclasses.fields(cls)]
+def _fields(cls: type) -> list[dataclasses.Field]:
+    """The fields a TOML table may set (a section lists what it hides in ``HIDDEN``)."""
+    hidden = getattr(cls, "HIDDEN", ())
+    return [f for f in dataclasses.fields(cls) if f.name not in hidden]
 
 
 def _build(cls: type, table: Any, where: str) -> Any:
     """Build dataclass ``cls`` from a TOML table; unknown keys name the allowed ones."""
     if not isinstance(table, dict):
         raise ConfigError(f"[{where}] must be a table, got {type(table).__name__}")
-    by_key = {f.metadata.get("key", f.name): f.name for f in dataclasses.fields(cls)}
+    by_key = {f.metadata.get("key", f.name): f.name for f in _fields(cls)}
     unknown = sorted(set(table) - set(by_key))
     if unknown:
         raise ConfigError(f"unknown key {where}.{unknown[0]} in recipe",
@@ -134,30 +137,16 @@ class ModelSection:
 
 
 @dataclass
-class TrainSection:
-    """Training of the base model; mirrors :class:`edgeprune.train.TrainConfig`."""
+class TrainSection(TrainConfig):
+    """Training of the base model: the fields of :class:`edgeprune.train.TrainConfig` but ``seed``.
 
-    epochs: int = 10
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    cosine: bool = True
-    freeze_features: bool = False
-    patience: int | None = None
-    select: str = "val_loss"
-    device: str = "auto"
-    amp: bool = True
-    num_workers: int = 0
+    The recipe's top-level ``seed`` seeds every stage, so ``[train]`` does not take one.
+    """
 
-    def __post_init__(self) -> None:
-        self.config(seed=0)  # TrainConfig validates every value
+    HIDDEN = ("seed",)
 
-    def config(self, seed: int, **overrides: Any) -> Any:
+    def config(self, seed: int, **overrides: Any) -> TrainConfig:
         """The TrainConfig for this section (``overrides`` win)."""
-        from edgeprune.train import TrainConfig
-
         return TrainConfig(**{**dataclasses.asdict(self), "seed": seed, **overrides})
 
 

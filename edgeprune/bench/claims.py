@@ -31,6 +31,9 @@ def parse_claim_on(spec: str | Sequence[str] | None) -> list[tuple[str, str | No
     """``"ort,openvino:lowpower"`` -> [("ort", None), ("openvino", "lowpower")]; ``*`` matches any backend."""
     if spec is None:
         return []
+    from edgeprune.bench.backends import BUILTIN, _REGISTRY
+
+    known = sorted(set(BUILTIN) | set(_REGISTRY))
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     out = []
     for item in items:
@@ -43,6 +46,8 @@ def parse_claim_on(spec: str | Sequence[str] | None) -> list[tuple[str, str | No
         backend, _, profile = item.partition(":")
         if not backend:
             raise ConfigError(f"bad --claim-on item {item!r}", hint="use BACKEND or BACKEND:PROFILE, e.g. ort,openvino:lowpower")
+        if backend != "*" and backend not in known:
+            raise ConfigError(f"--claim-on names an unknown backend {backend!r}", hint=f"one of {', '.join(known)} or *")
         out.append((backend, profile or None))
     return out
 

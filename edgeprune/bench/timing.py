@@ -7,14 +7,15 @@ Protocol (per group of models measured together, e.g. a baseline and its pruned 
 1. load time (measured by the caller, passed in as ``init_ms``);
 2. first inference, timed alone (``first_ms``: lazy allocation, kernel selection);
 3. warm-up until ``warmup_runs`` runs or ``warmup_s`` seconds, whichever comes first;
-4. timed rounds: in each round every model runs ``switch_runs`` untimed inferences, then
-   ``per_round`` timed ones, the order rotating by one each round (A B C, B C A, ...), so drift and
-   neighbours' load hit all models alike. The untimed runs matter with several threads: the model
-   that just ran leaves its thread pool spinning (onnxruntime, OpenMP), and without them the next
-   model's first inferences share the cores with those spinning threads (measured here with two
-   onnxruntime sessions on 2 threads: the dense model ran 1.7x slower than alone); rounds
-   continue until every model has ``min_runs`` samples, ``min_rounds`` rounds are done and
-   ``min_time_s`` seconds per model have passed (or ``max_time_s`` per model, a safety cap).
+4. timed rounds: in each round every model first runs untimed inferences (``switch_runs`` and at
+   least ``switch_s`` seconds), then timed ones (``per_round`` and at least 1/``min_rounds`` of
+   ``min_time_s``), the order rotating by one each round (A B C, B C A, ...), so drift and
+   neighbours' load hit all models alike; rounds continue until every model has ``min_runs``
+   samples, ``min_rounds`` rounds are done and ``min_time_s`` seconds per model have passed (or
+   ``max_time_s`` per model, a safety cap). The untimed runs matter with several threads: the model
+   that just ran leaves its thread pool spinning (onnxruntime, OpenMP) and steals cores from the
+   next one. Measured here with ten onnxruntime sessions on 2 threads, the dense model ran 2x
+   slower than alone after 3 untimed runs or 10 ms of them, and as fast as alone after 30 ms.
 Each inference is timed with ``time.perf_counter_ns``; raw samples stay grouped by round.
 """
 
@@ -43,11 +44,12 @@ class Preset:
     min_time_s: float = 1.0
     max_time_s: float = 30.0
     switch_runs: int = 3
+    switch_s: float = 0.03
 
     def __post_init__(self) -> None:
         if self.min_runs < 1 or self.min_rounds < 1 or self.warmup_runs < 0 or self.switch_runs < 0:
             raise ValueError(f"preset {self.name}: runs and rounds must be positive")
-        if self.min_time_s < 0 or self.max_time_s <= 0 or self.warmup_s < 0:
+        if self.min_time_s < 0 or self.max_time_s <= 0 or self.warmup_s < 0 or self.switch_s < 0:
             raise ValueError(f"preset {self.name}: times must be non-negative")
 
     @property
@@ -103,12 +105,28 @@ def _time_once(run: Callable[[], Any]) -> float:
     return _ms(time.perf_counter_ns() - t0)
 
 
+def _settle(run: Callable[[], Any], preset: Preset) -> None:
+    """Untimed runs (at least ``switch_runs`` and ``switch_s`` seconds) before a model's turn."""
+    t0, n = time.perf_counter(), 0
+    while n < preset.switch_runs or time.perf_counter() - t0 < preset.switch_s:
+        run()
+        n += 1
+
+
+def _timed_turn(run: Callable[[], Any], preset: Preset) -> list[float]:
+    """A model's timed samples in one round: ``per_round`` runs and at least 1/min_rounds of ``min_time_s``."""
+    budget_ms, times = preset.min_time_s * 1e3 / preset.min_rounds, []
+    while len(times) < preset.per_round or sum(times) < budget_ms:
+        times.append(_time_once(run))
+    return times
+
+
 def measure_interleaved(runs: Sequence[tuple[str, Callable[[], Any], float | None]], preset: Preset,
                         on_round: Callable[[int], None] | None = None) -> list[RawResult]:
     """Run the protocol on ``(name, run, init_ms)`` triples, interleaved in rounds; one RawResult each."""
     results = [RawResult(name, init_ms) for name, _, init_ms in runs]
     live = []
-    for (_, run, _), res in zip(runs, results, strict=True):
+    for (_, run, _), res in zip(runs, results):  # noqa: B905 (strict= needs Python 3.10; devices run 3.9)
         try:
             res.first_ms = _time_once(run)
             t0, n = time.perf_counter(), 0
@@ -123,20 +141,27 @@ def measure_interleaved(runs: Sequence[tuple[str, Callable[[], Any], float | Non
     k, spent, r = preset.per_round, [0.0] * len(live), 0
     while True:
         order = [(i + r) % len(live) for i in range(len(live))]
-        per = {}
         for i in order:
             run, res = live[i]
-            for _ in range(preset.switch_runs if len(live) > 1 else 0):
-                run()
-            per[i] = [_time_once(run) for _ in range(k)]
-            spent[i] += sum(per[i])
-        for i, (_, res) in enumerate(live):
-            res.rounds.append(per[i])
+            if res.error is not None:
+                continue
+            try:
+                if len(live) > 1:
+                    _settle(run, preset)
+                times = _timed_turn(run, preset)
+            except Exception as e:  # failing in round r: an error result, the others go on
+                res.error = f"{type(e).__name__} in timed round {r + 1}: {e}"
+                continue
+            res.rounds.append(times)
+            spent[i] += sum(times)
         r += 1
         if on_round:
             on_round(r)
-        done = (r >= preset.min_rounds and r * k >= preset.min_runs and min(spent) >= preset.min_time_s * 1e3)
-        capped = r >= 3 and max(spent) >= preset.max_time_s * 1e3
+        alive = [spent[i] for i, (_, res) in enumerate(live) if res.error is None]
+        if not alive:
+            return results
+        done = r >= preset.min_rounds and r * k >= preset.min_runs and min(alive) >= preset.min_time_s * 1e3
+        capped = r >= 3 and max(alive) >= preset.max_time_s * 1e3
         if done or capped:
             return results
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from edgeprune.commands.common import add_data_args, add_train_args, load_data_from_args, train_config_from_args
+from edgeprune.commands.common import (
+    add_data_args,
+    add_train_args,
+    load_data_from_args,
+    train_config_from_args,
+)
 
 HELP = "prune a checkpoint structurally (taylor, obd, reg+obd, ...) and fine-tune it"
 EXAMPLES = """examples:

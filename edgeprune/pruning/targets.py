@@ -145,7 +145,7 @@ def _keeps_global(scores: dict[str, torch.Tensor], sizes: dict[str, int], k: int
 
 
 def _keeps_uniform(sizes: dict[str, int], frac: float, cfg: PlanConfig) -> dict[str, int]:
-    return {n: rounded_keep(s, s - int(round(frac * s)), cfg) for n, s in sizes.items()}
+    return {n: rounded_keep(s, s - round(frac * s), cfg) for n, s in sizes.items()}
 
 
 def select(scores: dict[str, torch.Tensor], cost: CostModel, target: Target, cfg: PlanConfig,
@@ -169,7 +169,7 @@ def select(scores: dict[str, torch.Tensor], cost: CostModel, target: Target, cfg
     if target.kind == "count":
         k = min(int(target.value), total)
     elif target.kind == "ratio":
-        k = max(0, int(round(target.value * base_channels)) - (base_channels - total))
+        k = max(0, round(target.value * base_channels) - (base_channels - total))
     else:
         lo, hi = 0, total
         while lo < hi:

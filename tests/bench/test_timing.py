@@ -22,7 +22,7 @@ def test_interleaved_rounds_rotate_and_count():
     calls: list[str] = []
     runs = [(n, (lambda n=n: calls.append(n)), 1.0) for n in "ABC"]
     preset = Preset("t", warmup_runs=2, warmup_s=10, min_runs=6, min_rounds=3, min_time_s=0, max_time_s=10,
-                    switch_runs=1)
+                    switch_runs=1, switch_s=0)
     res = measure_interleaved(runs, preset)
     assert [len(r.rounds) for r in res] == [3, 3, 3]
     assert all(len(x) == 2 for r in res for x in r.rounds)
@@ -56,3 +56,18 @@ def test_raw_result_round_trips_through_json_dict():
 def test_bad_preset():
     with pytest.raises(ValueError):
         Preset("x", min_runs=0)
+
+
+def test_a_model_failing_in_a_timed_round_is_an_error_and_the_others_go_on():
+    calls = {"n": 0}
+
+    def flaky():
+        calls["n"] += 1
+        if calls["n"] > 3:  # the first run and two timed rounds pass
+            raise RuntimeError("device lost")
+
+    preset = Preset("t", warmup_runs=0, warmup_s=0, min_runs=4, min_rounds=4, min_time_s=0, max_time_s=10,
+                    switch_runs=0, switch_s=0)
+    ok, bad = measure_interleaved([("ok", lambda: None, None), ("bad", flaky, None)], preset)
+    assert ok.error is None and len(ok.rounds) == 4
+    assert "device lost" in bad.error and "timed round" in bad.error

@@ -85,6 +85,9 @@ def test_bench_prints_protocol_json(extracted):
         assert raw.error is None and raw.init_ms > 0 and raw.first_ms > 0
         assert len(raw.rounds) >= 3 and len(raw.samples) >= 6 and min(raw.samples) > 0
         assert run["cpus"] == "0" and run["preset"]["min_runs"] == 6
+        summary = run["results"][0]["summary"]
+        assert summary["p50_ms"] == pytest.approx(float(np.median(raw.samples)))
+        assert summary["samples"] == len(raw.samples)
 
 
 def test_bad_input_is_one_line_error(extracted, tmp_path):
@@ -114,6 +117,20 @@ def test_runner_and_timing_run_on_python39(extracted):
     assert compiled.returncode == 0, compiled.stderr
     verify = subprocess.run([exe, "-I", "-B", str(extracted / "run.py"), "verify"], capture_output=True, text=True)
     assert verify.returncode == 0 and json.loads(verify.stdout)["ok"], verify.stderr  # stdlib only
+
+
+def test_shipped_files_make_no_python310_only_calls():
+    """The bundle promises Python 3.9: zip(strict=) is a TypeError there, which compiling cannot catch."""
+    import ast
+
+    import edgeprune.bench.timing as timing
+    import edgeprune.deploy.device.run as run
+
+    for module in (timing, run):
+        tree = ast.parse(Path(module.__file__).read_text())
+        strict = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
+                  and any(k.arg == "strict" for k in n.keywords)]
+        assert not strict, f"{module.__name__} uses strict= at lines {strict}"
 
 
 def test_missing_file_and_bad_cpus_are_one_line_errors(extracted, tmp_path):

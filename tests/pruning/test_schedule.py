@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from edgeprune.api import create_model
 from edgeprune.errors import ConfigError
 from edgeprune.fileio import read_json
-from edgeprune.api import create_model
 from edgeprune.models import count_macs, load_checkpoint
 from edgeprune.pruning import list_criteria, list_methods, prune
 

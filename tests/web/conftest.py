@@ -19,6 +19,17 @@ def web_bundle(tiny_ckpt, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def need_runtime() -> None:
+    """Skip, saying why, when onnxruntime-web was not installed by `make setup`."""
+    from edgeprune.deploy.web import RuntimeMissingError, installed_version
+
+    try:
+        installed_version()
+    except RuntimeMissingError as e:
+        pytest.skip(f"{e.message}: {e.hint}")
+
+
+@pytest.fixture(scope="session")
 def need_browser() -> None:
     """Skip, saying why, when Chromium or playwright is missing."""
     from edgeprune.bench.backends.web import browser_missing

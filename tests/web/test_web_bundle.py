@@ -41,12 +41,12 @@ def test_page_references_only_bundle_files(web_bundle):
     assert 'src="ort/ort.wasm.min.js"' in html
 
 
-def test_onnx_input_is_copied_as_is(tiny_onnx, tmp_path):
+def test_onnx_input_is_copied_as_is(tiny_onnx, tmp_path, need_runtime):
     out = deploy_web(tiny_onnx, tmp_path / "site", quiet=True)
     assert sha256_file(out / "model.onnx") == sha256_file(tiny_onnx)
 
 
-def test_onnx_without_spec_is_a_clear_error(tiny_onnx, tmp_path):
+def test_onnx_without_spec_is_a_clear_error(tiny_onnx, tmp_path, need_runtime):
     import onnx
 
     proto = onnx.load(str(tiny_onnx))
@@ -101,7 +101,7 @@ def test_bundled_serve_py_runs_standalone(web_bundle, tmp_path):
         proc.wait(timeout=10)
 
 
-def test_cli_deploy_web(tiny_onnx, tmp_path):
+def test_cli_deploy_web(tiny_onnx, tmp_path, need_runtime):
     exe = Path(sys.executable).with_name("edgeprune")
     r = subprocess.run([str(exe), "deploy", "web", str(tiny_onnx), "--out", str(tmp_path / "site")],
                        capture_output=True, text=True, timeout=120)

@@ -75,5 +75,7 @@ class SshBackend(Backend):
         results = [RawResult.from_dict(r) for r in out["runs"][0]["results"]]
         for a, r in zip(artifacts, results, strict=True):
             r.name = a.name
-            r.info.update({"env": self.device_env, "device": device.options.device, "target": target})
+            # the host's profile does not describe the board: its rows say "device" (pinned only with cpus=)
+            r.info.update({"env": self.device_env, "device": device.options.device, "target": target,
+                           "profile": "device"})
         return results

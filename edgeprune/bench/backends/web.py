@@ -165,6 +165,10 @@ class WebBackend(Backend):
             for a, r, got, x in zip(artifacts, raw, logits, inputs, strict=True):
                 res = RawResult.from_dict({**r, "name": a.name})
                 res.info.update({"profile": profile_name(threads), "workers": workers, "offsite_requests": offsite})
+                used = res.info.get("threads")
+                if not res.error and used != threads:
+                    res.error = (f"the page ran {used} thread(s), not {threads} "
+                                 f"(crossOriginIsolated={res.info.get('crossOriginIsolated')})")
                 if not res.error:
                     res.error = self._parity(a.path, x, np.asarray(got, dtype=np.float32), res.info)
                 results.append(res)

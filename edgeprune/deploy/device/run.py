@@ -203,7 +203,8 @@ def bench(args: argparse.Namespace, manifest: dict) -> int:
             r.info.update({"bundle": folder.name, "model_sha256": m["files"][m["model"]]["sha256"],
                            "intra_op_threads": threads, "cpus": args.cpus})
         runs_out.append({"threads": threads, "batch": args.batch, "cpus": args.cpus, "preset": preset.to_dict(),
-                         "results": [r.to_dict() for r in results]})
+                         "results": [{**r.to_dict(), "summary": timing.summarize(r.samples, args.batch)}
+                                     for r in results]})
     print(json.dumps({"env": env_header(), "runs": runs_out}))
     return 0
 

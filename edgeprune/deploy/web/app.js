@@ -6,7 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const maxThreads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
-  const threads = Math.max(1, Number(params.get("threads")) || maxThreads);
+  const threads = Math.max(1, Math.min(maxThreads, Number(params.get("threads")) || maxThreads));
   ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.proxy = false;
@@ -155,7 +155,12 @@
       const per = new Map();
       for (let j = 0; j < live.length; j++) {
         const m = live[(j + r) % live.length], xs = [];
-        for (let k = 0; k < perRound; k++) xs.push(await timeOnce(m.session, m.feeds));
+        if (live.length > 1) await settle(m, preset);
+        const budget = preset.min_time_s * 1e3 / preset.min_rounds; // timing.py's _timed_turn
+        for (let spent = 0; xs.length < perRound || spent < budget;) {
+          xs.push(await timeOnce(m.session, m.feeds));
+          spent += xs[xs.length - 1];
+        }
         m.spent += xs.reduce((a, b) => a + b, 0);
         per.set(m, xs);
       }
@@ -166,6 +171,12 @@
     }
     for (const res of results) res.info = environment();
     return results;
+  }
+
+  // timing.py's settle: untimed runs before a model's turn, so the previous model's workers are idle.
+  async function settle(m, preset) {
+    const t0 = performance.now(), runs = preset.switch_runs ?? 3, secs = preset.switch_s ?? 0.03;
+    for (let n = 0; n < runs || performance.now() - t0 < secs * 1e3; n++) await m.session.run(m.feeds);
   }
 
   function environment() {
@@ -232,14 +243,17 @@
     $("status").classList.toggle("error", error);
   }
 
+  // A dropped image is classified itself, stretched to the input size like training's Resize((s, s));
+  // the pad only shows it letterboxed.
+  let dropped = null;
   async function classifyPad() {
-    try { await classify(pad, { invert: $("invert").checked }); } catch (e) { setStatus(String(e), true); }
+    try { await classify(dropped || pad, { invert: $("invert").checked }); } catch (e) { setStatus(String(e), true); }
   }
 
   function wireDrawing() {
     let drawing = false, last = null;
     const at = (e) => { const b = pad.getBoundingClientRect(); return [(e.clientX - b.left) * pad.width / b.width, (e.clientY - b.top) * pad.height / b.height]; };
-    pad.addEventListener("pointerdown", (e) => { drawing = true; last = at(e); pad.setPointerCapture(e.pointerId); stroke(last, last); });
+    pad.addEventListener("pointerdown", (e) => { if (dropped) { dropped = null; clearPad(); } drawing = true; last = at(e); pad.setPointerCapture(e.pointerId); stroke(last, last); });
     pad.addEventListener("pointermove", (e) => { if (drawing) { const p = at(e); stroke(last, p); last = p; } });
     const end = () => { if (drawing) { drawing = false; classifyPad(); } };
     pad.addEventListener("pointerup", end);
@@ -255,6 +269,7 @@
     if (!file || !file.type.startsWith("image/")) { setStatus("not an image file", true); return; }
     const bmp = await createImageBitmap(file);
     clearPad();
+    dropped = bmp;
     const s = Math.min(pad.width / bmp.width, pad.height / bmp.height);
     const w = bmp.width * s, h = bmp.height * s;
     pctx.drawImage(bmp, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
@@ -271,7 +286,7 @@
     $("title").textContent = manifest.title;
     $("pad-hint").textContent = manifest.draw ? "draw a digit, or drop an image" : "drop an image";
     if (!manifest.draw) pad.style.cursor = "default"; else wireDrawing();
-    $("clear").addEventListener("click", () => { clearPad(); $("topk").replaceChildren(); $("time").textContent = ""; });
+    $("clear").addEventListener("click", () => { dropped = null; clearPad(); $("topk").replaceChildren(); $("time").textContent = ""; });
     $("invert").addEventListener("change", classifyPad);
     $("file").addEventListener("change", (e) => useFile(e.target.files[0]));
     const drop = $("drop");

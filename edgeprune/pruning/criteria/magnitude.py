@@ -5,7 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgeprune.pruning.criteria.base import Batches, CriterionConfig, Criterion, Scores, own_params, per_channel, register
+from edgeprune.pruning.criteria.base import (
+    Batches,
+    Criterion,
+    CriterionConfig,
+    Scores,
+    own_params,
+    per_channel,
+    register,
+)
 from edgeprune.pruning.graph import ChannelGroup
 
 

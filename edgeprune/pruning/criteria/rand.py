@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgeprune.pruning.criteria.base import Batches, CriterionConfig, Criterion, Scores, register
+from edgeprune.pruning.criteria.base import Batches, Criterion, CriterionConfig, Scores, register
 from edgeprune.pruning.graph import ChannelGroup
 
 
