@@ -2,7 +2,9 @@
 # `make arm-smoke`: run a linux-aarch64 device bundle under qemu-user in a cached arm64 Debian root
 # and check that its outputs equal the x86 ones (emulated timings are labelled, never latency).
 #
-#   VENV=.venv bash scripts/arm-smoke.sh
+#   VENV=.venv bash scripts/arm-smoke.sh             the whole check
+#   VENV=.venv bash scripts/arm-smoke.sh --prepare   only the cached root and wheels (what `make test`
+#                                                    needs to run tests/device/test_arm.py)
 #   EDGEPRUNE_ARM_CACHE=~/.cache/edgeprune  (root, aarch64 wheels, model and bundle are cached there)
 set -euo pipefail
 
@@ -77,6 +79,11 @@ if [ ! -f "$SITE/.edgeprune-ready" ] || [ "$(cat "$SITE/.edgeprune-ready")" != "
     "$PY" -m pip install -q --target "$SITE" --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
         --platform manylinux_2_17_aarch64 --only-binary=:all: --python-version 3.11 --implementation cp $REQ
     echo "$REQ" > "$SITE/.edgeprune-ready"
+fi
+
+if [ "${1:-}" = "--prepare" ]; then
+    say "arm64 root and wheels ready in $CACHE ($(( $(date +%s) - start )) s)"
+    exit 0
 fi
 
 # --- a digits model and its linux-aarch64 bundle (model cached) --------------------------------

@@ -48,6 +48,19 @@ def speedup_text(r: BenchRow) -> str:
     return f"{r.speedup_vs_baseline:.2f}x [{r.speedup_ci_low:.2f}, {r.speedup_ci_high:.2f}]"
 
 
+def _device_lines(rows: list[BenchRow]) -> list[str]:
+    """One line per remote device (ssh rows carry the board's own environment header)."""
+    seen: dict[str, dict] = {}
+    for r in rows:
+        env = (r.runtime or {}).get("env")
+        device = (r.runtime or {}).get("device")
+        if r.backend == "ssh" and env and device not in seen:
+            seen[device] = env
+    return [f"- device {d}: {e.get('cpu_model')} ({e.get('machine')}), {e.get('cores')} cores, governor "
+            f"{e.get('governor') or 'unreadable'}, onnxruntime {e.get('onnxruntime')}, Python {e.get('python')}"
+            for d, e in seen.items()]
+
+
 def markdown(report: BenchReport) -> str:
     """The whole bench.md: environment, table, claim verdicts."""
     e, s = report.env, report.settings
@@ -60,7 +73,8 @@ def markdown(report: BenchReport) -> str:
              + (" — a loaded machine: compare ratios, not milliseconds" if (e.get("loadavg") or [0])[0] > (e.get("cores") or 1) else ""),
              f"- preset {s['preset']['name']} (≥{s['preset']['min_runs']} runs, ≥{s['preset']['min_rounds']} rounds, "
              f"≥{s['preset']['min_time_s']} s per model), batch {s['batch']}; models interleaved in rounds per cell; "
-             "speedup = ratio of medians, 95% bootstrap interval over rounds; MACs ratio is the ideal.", "",
+             "speedup = ratio of medians, 95% bootstrap interval over rounds; MACs ratio is the ideal.",
+             *_device_lines(report.rows), "",
              "| model | format | backend | profile | threads | status | size | peak RSS | params | MACs | accuracy "
              "| p50 ms | p90 ms | CV | speedup [95% CI] | MACs ratio | efficiency |",
              "|---|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]

@@ -134,3 +134,5 @@ def test_cli_bench_over_ssh(sshd, digits_onnx, tmp_path):
     (row,) = report["rows"]
     assert row["backend"] == "ssh" and row["status"] == "ok" and row["p50_ms"] > 0
     assert row["runtime"]["env"]["machine"] == "x86_64" and row["runtime"]["target"] == "linux-x86_64"
+    assert row["profile"] == "device"
+    assert f"- device {row['runtime']['device']}: " in (tmp_path / "b" / "bench.md").read_text()
