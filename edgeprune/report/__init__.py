@@ -116,7 +116,7 @@ def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
     lines += ["## Verdict", "", (f"**{a['verdict']}**" if a.get("verdict") else "No verdict: the bench has not run."), ""]
     if a.get("checks"):
         lines += ["### Every variant against the claim", "",
-                  claim_table(a["checks"], a["evals"], recipe.base, c.speedup), "",
+                  claim_table(a["checks"], a["evals"], recipe.base, c.speedup, c.max_accuracy_drop), "",
                   "A claim holds only when the lower bound of the 95% interval clears it, and the variant is within "
                   "the accuracy bound. `fastest` picks, per variant, the CPU runtime on which it runs fastest; the "
                   "speedup is always against the unpruned model on that same runtime, profile and thread count.", ""]

@@ -52,3 +52,15 @@ def test_only_report_rerenders_from_existing_artifacts(interrupted_then_resumed,
 def test_only_on_an_empty_run_directory_says_what_is_missing(tiny_recipe, tmp_path, capsys):
     assert main(["pipeline", str(tiny_recipe), "--out", str(tmp_path / "empty"), "--only", "report"]) == 2
     assert "has not run" in capsys.readouterr().err
+
+
+def test_claim_table_needs_speed_and_accuracy():
+    from edgeprune.report.tables import claim_table
+
+    evals = {"base": {"accuracy": 1.0}, "fast_bad": {"accuracy": 0.89}, "slow_ok": {"accuracy": 1.0}}
+    check = {"where": "onnxruntime lowpower 1 thread", "backend": "ort", "profile": "lowpower"}
+    checks = {"fast_bad": [{**check, "speedup": 9.0, "low": 8.9, "high": 9.1, "holds": True}],
+              "slow_ok": [{**check, "speedup": 2.0, "low": 1.9, "high": 2.1, "holds": False}]}
+    table = claim_table(checks, evals, "base", 3.0, 1.5)
+    assert "| fast_bad | onnxruntime lowpower 1 thread | 9.00x | [8.90, 9.10] | +11.0 | does not hold: too inaccurate |" in table
+    assert "| slow_ok | onnxruntime lowpower 1 thread | 2.00x | [1.90, 2.10] | +0.0 | does not hold: too slow |" in table
