@@ -31,7 +31,7 @@ def parse_claim_on(spec: str | Sequence[str] | None) -> list[tuple[str, str | No
     """``"ort,openvino:lowpower"`` -> [("ort", None), ("openvino", "lowpower")]; ``*`` matches any backend."""
     if spec is None:
         return []
-    from edgeprune.bench.backends import BUILTIN, _REGISTRY
+    from edgeprune.bench.backends import _REGISTRY, BUILTIN
 
     known = sorted(set(BUILTIN) | set(_REGISTRY))
     items = spec.split(",") if isinstance(spec, str) else list(spec)
