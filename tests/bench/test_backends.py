@@ -99,3 +99,15 @@ def test_out_of_process_backend_picks_threads_and_names_profiles(vgg_pair_onnx):
                 claim=2.0, claim_on="fake-browser:browser-4t", memory=False)
     assert sorted({(r.profile, r.threads) for r in rep.rows}) == [("browser-1t", 1), ("browser-4t", 4)]
     assert [(c.profile, c.passed) for c in rep.claims] == [("browser-4t", True)]
+
+
+def test_runtime_backends_load_without_torch():
+    """The memory workers measure onnxruntime/OpenVINO alone: importing them must not pull in torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from edgeprune.bench.backends import get_backend; import edgeprune.bench.memory; "
+            "import edgeprune.export.runtime; [get_backend(n) for n in ('ort', 'openvino')]; "
+            "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
