@@ -39,9 +39,9 @@ class Source:
 
 
 def label_for(path: Path) -> str:
-    """A short display name: the file stem, or ``folder/stem`` for generic names like model.safetensors."""
-    stem = path.name[: -len("".join(path.suffixes))] if path.suffixes else path.name
-    return f"{path.parent.name}/{stem}" if stem in ("model", "model.sim") and path.parent.name else stem
+    """A short display name: the file stem, or ``folder/stem`` for generic names (model.onnx, model.int8.onnx)."""
+    stem = path.stem
+    return f"{path.parent.name}/{stem}" if stem.split(".")[0] == "model" and path.parent.name else stem
 
 
 def inspect_model(path: str | os.PathLike[str]) -> Source:

@@ -77,3 +77,14 @@ def test_accuracy_column_with_data(tiny_ckpt, digits, TINY):
     rep = bench([tiny_ckpt], backends="torch,ort", preset=TINY, threads=1, data=digits, memory=False)
     accs = [r.accuracy for r in rep.rows]
     assert all(a > 0.8 for a in accs) and accs[0] == pytest.approx(accs[1], abs=0.01)
+
+
+def test_labels_keep_int8_apart_from_fp32():
+    from pathlib import Path
+
+    from edgeprune.bench.artifacts import label_for
+
+    assert label_for(Path("runs/b/model.onnx")) == "b/model"
+    assert label_for(Path("runs/b/model.int8.onnx")) == "b/model.int8"
+    assert label_for(Path("runs/b/model.safetensors")) == "b/model"
+    assert label_for(Path("x/resnet18.onnx")) == "resnet18"
