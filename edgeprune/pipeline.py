@@ -159,9 +159,11 @@ class Pipeline:
     # -- train
     def _stage_train(self) -> tuple[list[Path], dict[str, Any]]:
         from edgeprune import api
+        from edgeprune.train import seed_everything
 
         r = self.recipe
         folder = model_dir(self.run, r.base)
+        seed_everything(r.seed)  # the initial weights too: a re-run trains the same model
         model = api.create_model(r.model.name, data=self.data, weights=r.model.weights, **r.model.kwargs())
         log(f"train {r.base}: {r.model.name} {r.model.kwargs()} for {r.train.epochs} epochs")
         api.fit(model, self.data, self.train_config(), out=folder)

@@ -76,3 +76,16 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
 def test_bad_option_values(tmp_path):
     proc = cli("train", "--model", "vgg7", "--out", str(tmp_path))
     assert proc.returncode == 2 and "unknown model" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_same_command_same_model(tmp_path):
+    """The seed covers the initial weights too: two runs of one command write identical tensors."""
+    from safetensors.torch import load_file
+
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        res = cli("train", "--model", "vgg11_bn", "--width", "0.125", "--data", "digits", "--epochs", "1",
+                  "--device", "cpu", "--out", str(out))
+        assert res.returncode == 0, res.stderr
+    a, b = (load_file(o / "model.safetensors") for o in outs)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

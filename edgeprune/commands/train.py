@@ -53,11 +53,12 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from edgeprune import api
-    from edgeprune.train import is_main_process
+    from edgeprune.train import is_main_process, seed_everything
 
     out = Path(args.out)
     data = load_data_from_args(args)
     cfg = train_config_from_args(args)
+    seed_everything(cfg.seed)  # the initial weights too: the same command gives the same model
     model = api.create_model(args.model, data=data, weights=args.weights, **model_kwargs_from_args(args))
     summary = api.fit(model, data, cfg, out=out)
     if is_main_process():
