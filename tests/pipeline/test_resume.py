@@ -84,3 +84,34 @@ def test_real_sigint_during_the_run_keeps_finished_stages(tiny_recipe, tmp_path)
     assert main(["pipeline", str(tiny_recipe), "--out", str(out), "--until", "prune:A"]) == 0
     m2 = json.loads(manifest.read_text())
     assert {n: m2["stages"][n]["finished"] for n in finished} == finished
+
+
+def test_ctrl_c_inside_a_pruning_stage_resumes_at_the_next_step(make_recipe, tmp_path, monkeypatch):
+    """Ctrl-C right after step 1 of 2 of variant A: the same command redoes only step 2."""
+    from pathlib import Path
+
+    import edgeprune.pruning.schedule as schedule
+
+    recipe = make_recipe(("target_macs = 0.5\nfinetune_epochs = 1", "target_macs = 0.5\nsteps = 2\nfinetune_epochs = 1"))
+    out = tmp_path / "run"
+    steps: list[int] = []
+    real_write, real_prune_once = schedule.write_json, schedule.prune_once
+
+    def write_then_interrupt(path, obj, *args, **kwargs):
+        written = real_write(path, obj, *args, **kwargs)
+        if Path(path).name == "state.json" and obj["done"] == 1 and not steps[1:]:
+            raise KeyboardInterrupt  # as if Ctrl-C came right after step 1 was saved
+        return written
+
+    def counting_prune_once(model, sched, data, step, *args, **kwargs):
+        steps.append(step)
+        return real_prune_once(model, sched, data, step, *args, **kwargs)
+
+    monkeypatch.setattr(schedule, "write_json", write_then_interrupt)
+    monkeypatch.setattr(schedule, "prune_once", counting_prune_once)
+    assert main(["pipeline", str(recipe), "--out", str(out), "--until", "prune:A"]) == 130
+    assert steps == [1]
+    assert main(["pipeline", str(recipe), "--out", str(out), "--until", "prune:A"]) == 0
+    assert steps == [1, 2]
+    report = json.loads((out / "models" / "A" / "prune.json").read_text())
+    assert [row["step"] for row in report["history"]] == [1, 2]
