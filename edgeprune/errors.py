@@ -41,3 +41,9 @@ class ExportError(EdgepruneError):
     """An export failed (unsupported layer, parity failure, ...)."""
 
     exit_code = 3
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (its type name when empty), for one-line errors."""
+    text = str(e).strip()
+    return text.splitlines()[0][:300] if text else type(e).__name__

@@ -35,7 +35,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--finetune-epochs", type=int, default=0, help="fine-tune epochs after each step (default: 0)")
     s.add_argument("--final-epochs", type=int, default=0, help="extra fine-tune epochs at the end (default: 0)")
     s.add_argument("--scope", choices=("global", "uniform"), default="global", help="rank across layers or per layer")
-    s.add_argument("--normalize", choices=("l2", "none"), default=None, help="per-layer score normalization (default: the criterion's)")
+    s.add_argument("--normalize", choices=("l2", "rms", "none"), default=None,
+                   help="per-layer score normalization: l2 (Molchanov), rms (l2 x sqrt(width)), none "
+                        "(default: the criterion's: l2 for the Taylor criteria, rms for obd and magnitude)")
     s.add_argument("--round-to", type=int, default=None, help="keep widths multiples of N (default: 8; seed: 1)")
     s.add_argument("--min-channels", type=int, default=1, help="never keep fewer channels in a layer (default: 1)")
     c = p.add_argument_group("criterion")

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from edgeprune.errors import ExportError
+from edgeprune.errors import ExportError, first_line
 from edgeprune.fileio import atomic_path
 from edgeprune.models import ModelSpec, spec_of
 
@@ -53,7 +53,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], opset: int = OPS
         except Exception as e:  # the exporter raises many types; name the layer that fails
             layer = find_failing_layer(model, x, opset)
             where = f" at layer {layer}" if layer else ""
-            raise ExportError(f"{spec.name} cannot be exported to ONNX opset {opset}{where}: {_first_line(e)}",
+            raise ExportError(f"{spec.name} cannot be exported to ONNX opset {opset}{where}: {first_line(e)}",
                               hint="replace that layer with a standard one or try another --opset") from e
     _set_metadata(proto, spec, source_sha256)
     save_onnx(proto, path)
@@ -84,7 +84,7 @@ def read_spec(path: str | os.PathLike[str]) -> ModelSpec | None:
     try:
         return ModelSpec.from_json(text)
     except (ValueError, TypeError, KeyError) as e:
-        raise ExportError(f"{path}: malformed {SPEC_KEY} metadata ({_first_line(e)})") from e
+        raise ExportError(f"{path}: malformed {SPEC_KEY} metadata ({first_line(e)})") from e
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -97,7 +97,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as e:
-        raise ExportError(f"{path} is not a readable ONNX file ({_first_line(e)})") from e
+        raise ExportError(f"{path} is not a readable ONNX file ({first_line(e)})") from e
     return {p.key: p.value for p in proto.metadata_props}
 
 
@@ -109,7 +109,13 @@ def onnx_files(path: str | os.PathLike[str]) -> list[Path]:
     path = Path(path)
     proto = onnx.load(str(path), load_external_data=False)
     extra = {ExternalDataInfo(t).location for t in _initializers(proto) if uses_external_data(t)}
-    return [path, *(path.parent / loc for loc in sorted(extra))]
+    folder = path.parent.resolve()
+    files = [path.parent / loc for loc in sorted(extra)]
+    outside = [str(f) for f in files if not f.resolve().is_relative_to(folder)]
+    if outside:
+        raise ExportError(f"{path} points to external data outside its folder: {outside[0]}",
+                          hint="external data must lie beside the .onnx file")
+    return [path, *files]
 
 
 def save_onnx(proto, path: str | os.PathLike[str], size_limit: int = TWO_GB) -> Path:
@@ -199,7 +205,7 @@ def _check_forward(model: nn.Module, x: torch.Tensor, name: str) -> None:
         with torch.no_grad():
             model(x)
     except Exception as e:
-        raise ExportError(f"{name} cannot take inputs of shape {tuple(x.shape[1:])}: {_first_line(e)}",
+        raise ExportError(f"{name} cannot take inputs of shape {tuple(x.shape[1:])}: {first_line(e)}",
                           hint="export at the input size the model was built for (see `edgeprune info`)") from e
 
 
@@ -248,7 +254,3 @@ def _set_metadata(proto, spec: ModelSpec, source_sha256: str | None) -> None:
         entry.key, entry.value = k, v
     proto.doc_string = f"{spec.name} exported by edgeprune {__version__}"
 
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:300] if text else type(e).__name__

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from edgeprune.errors import ExportError
+from edgeprune.errors import ExportError, first_line
 
 
 def to_openvino(onnx_path: str | os.PathLike[str], xml_path: str | os.PathLike[str], fp16: bool = False) -> Path:
@@ -23,7 +23,7 @@ def to_openvino(onnx_path: str | os.PathLike[str], xml_path: str | os.PathLike[s
     try:
         model = ov.convert_model(str(onnx_path))
     except Exception as e:
-        raise ExportError(f"OpenVINO cannot convert {onnx_path}: {str(e).strip().splitlines()[0][:300]}") from e
+        raise ExportError(f"OpenVINO cannot convert {onnx_path}: {first_line(e)}") from e
     from edgeprune.export.onnx import read_metadata
 
     for key, value in read_metadata(onnx_path).items():

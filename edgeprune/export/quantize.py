@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeprune.errors import ExportError
+from edgeprune.errors import ExportError, first_line
 
 
 class ArrayCalibrationReader:
@@ -55,7 +55,7 @@ def quantize_int8(src: str | os.PathLike[str], dst: str | os.PathLike[str], cali
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             reduce_range=reduce_range)
         except Exception as e:
-            raise ExportError(f"INT8 quantization of {src} failed: {str(e).strip().splitlines()[0][:300]}") from e
+            raise ExportError(f"INT8 quantization of {src} failed: {first_line(e)}") from e
         model = onnx.load(str(out))
     meta = {p.key: p.value for p in onnx.load(str(src), load_external_data=False).metadata_props}
     meta["precision"] = "int8"

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from edgeprune.errors import ExportError
+from edgeprune.errors import ExportError, first_line
 from edgeprune.ui import log
 
 
@@ -30,7 +30,7 @@ def simplify_onnx(src: str | os.PathLike[str], dst: str | os.PathLike[str], chec
         except ImportError:
             errors.append(f"{name} not installed")
         except Exception as e:  # both tools raise assorted errors on graphs they cannot handle
-            errors.append(f"{name}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__}")
+            errors.append(f"{name}: {first_line(e)}")
     if simplified is None:
         warning = "graph left unsimplified (" + "; ".join(errors) + ")"
         log(f"[yellow]warning:[/yellow] {warning}")
@@ -52,7 +52,7 @@ def check_onnx(path: str | os.PathLike[str]) -> None:
     try:
         onnx.checker.check_model(str(path), full_check=True)
     except Exception as e:
-        raise ExportError(f"{path} fails onnx.checker: {str(e).strip().splitlines()[0][:300]}") from e
+        raise ExportError(f"{path} fails onnx.checker: {first_line(e)}") from e
 
 
 def _onnxsim(model, check_n: int):

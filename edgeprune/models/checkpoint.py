@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from edgeprune.errors import CheckpointError, EdgepruneError
+from edgeprune.errors import CheckpointError, EdgepruneError, first_line
 from edgeprune.fileio import atomic_path
 from edgeprune.models.layers import layer_sizes, resize_layers
 from edgeprune.models.spec import ModelSpec, attach_spec, spec_of
@@ -46,7 +46,7 @@ def read_header(path: str | os.PathLike[str]) -> tuple[ModelSpec, dict[str, Any]
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
     except Exception as e:  # safetensors raises its own error types for truncated/garbled files
-        raise CheckpointError(f"{path} is not a readable safetensors file ({_first_line(e)})",
+        raise CheckpointError(f"{path} is not a readable safetensors file ({first_line(e)})",
                               hint="the file is truncated or corrupted; re-create it") from e
     if meta.get("format") != FORMAT or "spec" not in meta:
         raise CheckpointError(f"{path} is a safetensors file but not an edgeprune checkpoint",
@@ -55,7 +55,7 @@ def read_header(path: str | os.PathLike[str]) -> tuple[ModelSpec, dict[str, Any]
         spec = ModelSpec.from_json(meta["spec"])
         extra = json.loads(meta.get("extra", "{}"))
     except (ValueError, TypeError, KeyError) as e:
-        raise CheckpointError(f"{path} has a malformed edgeprune header ({_first_line(e)})") from e
+        raise CheckpointError(f"{path} has a malformed edgeprune header ({first_line(e)})") from e
     return spec, extra
 
 
@@ -69,7 +69,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     try:
         state = load_file(str(path), device=str(device))
     except Exception as e:
-        raise CheckpointError(f"{path}: the tensors cannot be read ({_first_line(e)})",
+        raise CheckpointError(f"{path}: the tensors cannot be read ({first_line(e)})",
                               hint="the file is truncated or corrupted; re-create it") from e
     try:
         with torch.device("meta"):
@@ -78,18 +78,14 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     except EdgepruneError:
         raise
     except Exception as e:
-        raise CheckpointError(f"{path}: the architecture cannot be rebuilt ({_first_line(e)})") from e
+        raise CheckpointError(f"{path}: the architecture cannot be rebuilt ({first_line(e)})") from e
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:
-        raise CheckpointError(f"{path}: weights do not fit the recorded architecture ({_first_line(e)})") from e
+        raise CheckpointError(f"{path}: weights do not fit the recorded architecture ({first_line(e)})") from e
     leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if leftover:
         raise CheckpointError(f"{path}: tensors missing from the file: {leftover[:5]}")
     model.eval()
     return attach_spec(model, spec)
 
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:200] if text else type(e).__name__

@@ -140,6 +140,9 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
     steps = steps if steps is not None else int(m.defaults.get("steps", 1))
     opts = _options(m, {k: v for k, v in options.items() if k != "steps"})
     if opts.per_step is not None:
+        if any(v is not None for v in (ratio, target_macs, target_params)):
+            raise ConfigError("per_step and a ratio/MACs/params target exclude each other",
+                              hint="--per-step N removes N filters per step; drop it to prune to a target")
         target = Target("count", opts.per_step)
     else:
         target = Target.from_options(ratio, target_macs, target_params)

@@ -1,8 +1,10 @@
 """Sparsity regularizers added to the training loss: l1, group-lasso, hsqgl12 (Mitsuno et al. 2020).
 
 Groups over a Conv2d weight W (O×I×k×k): ``neuron`` (one group per output filter, matches filter
-pruning; default) or ``feature`` (one group per input channel, as published). HSQGL12 per layer is
-(Σ_g sqrt(‖W_g‖₁))², summed over layers; Linear layers join (as O×I) with ``include_linear``.
+pruning; default) or ``feature`` (one group per input channel, as published). HSQGL12 of a layer,
+with ‖·‖₁ over one k×k kernel W[o,i]: Σ_g (Σ_{(o,i)∈g} sqrt(‖W[o,i]‖₁))², summed over layers (the
+square root makes kernels inside a group sparse, the square of the group sum couples them);
+Linear layers join (as O×I, one weight per kernel) with ``include_linear``.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ def _group_lasso(w: torch.Tensor, grouping: str) -> torch.Tensor:
 
 
 def _hsqgl12(w: torch.Tensor, grouping: str) -> torch.Tensor:
-    d = _group_dim(grouping)
-    l1 = w.transpose(0, d).flatten(1).abs().sum(1)
-    return (l1 + 1e-12).sqrt().sum().pow(2)
+    kernels = w.abs().flatten(2).sum(2) if w.dim() > 2 else w.abs()  # O×I: ‖W[o,i]‖₁ of each k×k kernel
+    inner = (kernels + 1e-12).sqrt().sum(1 - _group_dim(grouping))  # Σ over a group's kernels
+    return inner.pow(2).sum()
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class RegularizerKind:
 REGULARIZERS: dict[str, RegularizerKind] = {
     "l1": RegularizerKind("L1 norm of all weights", _l1),
     "group-lasso": RegularizerKind("group lasso: sum of L2 norms of weight groups", _group_lasso),
-    "hsqgl12": RegularizerKind("hierarchical squared group L1/2 (Mitsuno 2020): (Σ_g sqrt(‖W_g‖₁))² per layer",
+    "hsqgl12": RegularizerKind("hierarchical squared group L1/2 (Mitsuno 2020): Σ_g (Σ_k∈g sqrt(‖W_k‖₁))²",
                                _hsqgl12),
 }
 

@@ -64,17 +64,18 @@ def recalibrate_bn(model: nn.Module, data: DataBundle, batches: int = 20, batch_
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:
         return
+    momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average over the batches below
     model.train()
     with torch.no_grad():
-        for i, (x, _) in enumerate(data.loader("train", batch_size, shuffle=True)):
+        for i, (x, _) in enumerate(data.loader("train", batch_size, shuffle=True, seed=0)):
             if i >= batches:
                 break
             model(x)
-    for bn in bns:
-        bn.momentum = 0.1
+    for bn, m in zip(bns, momenta, strict=True):
+        bn.momentum = m
     model.eval()
 
 
@@ -95,20 +96,22 @@ def prune_once(model: nn.Module, sched: Schedule, data: DataBundle, step: int, b
     target = sched.target.at_step(step, sched.steps)
     exact = target.kind in ("ratio", "count")
     pristine = None if exact else copy.deepcopy(work)
+    total = sum(g.size for g in graph.groups)
     slack, previous = 0, None
     while True:
         plan = select(scores, cost, target, sched.plan, base=base, slack=slack)
-        if plan == previous:  # every layer is at its floor (min_channels, round_to): keep the last model
+        if plan != previous:  # rounding to round_to can leave a little more slack without effect
+            trial = graph if slack == 0 else Graph(copy.deepcopy(pristine), input_shape)
+            pruned = trial.apply(plan)
+            if exact or _reached(pruned, target, base, input_shape):
+                break
+            previous = plan
+        elif slack >= total:  # every layer is at its floor: keep the smallest model it allows
             log(f"step {step}: the {target.kind} target {target.value:.3g} is below what the floor of "
                 f"{sched.plan.min_channels} channel(s), rounded to {sched.plan.round_to}, allows; "
                 "keeping the smallest model it allows")
             break
-        trial = graph if slack == 0 else Graph(copy.deepcopy(pristine), input_shape)
-        pruned = trial.apply(plan)
-        if exact or _reached(pruned, target, base, input_shape):
-            break
-        previous = plan
-        slack += max(8, sum(g.size for g in graph.groups) // 100)  # the estimate missed: drop a little more
+        slack += max(8, total // 100)  # the estimate missed: drop a little more
     times["prune"] = time.perf_counter() - t0
     return pruned
 

@@ -18,6 +18,7 @@ from edgeprune.models import count_macs
 from edgeprune.pruning.graph import ChannelGroup
 
 SCOPES = ("global", "uniform")
+NORMALIZATIONS = ("l2", "rms", "none")
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ class PlanConfig:
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
             raise ConfigError(f"scope must be one of {SCOPES}, got {self.scope!r}")
-        if self.normalize not in (None, "l2", "none"):
-            raise ConfigError(f"normalize must be l2 or none, got {self.normalize!r}")
+        if self.normalize not in (None, *NORMALIZATIONS):
+            raise ConfigError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
         if self.round_to < 1 or self.min_channels < 1:
             raise ConfigError(f"round_to and min_channels must be >= 1, got {self.round_to}, {self.min_channels}")
 
@@ -117,10 +118,17 @@ class CostModel:
 
 
 def normalized(scores: dict[str, torch.Tensor], how: str) -> dict[str, torch.Tensor]:
-    """Per-layer L2 normalization (Molchanov 2017), scaled by sqrt(width) so wide layers are not favoured; or raw."""
+    """Per-layer normalization before global ranking.
+
+    ``l2``: divide by the layer's L2 norm (Molchanov 2017 and the published code); a wide layer's
+    channels then score lower on average, so global ranking prunes wide layers first. ``rms``: the
+    same scaled by sqrt(width), so every layer has unit RMS and width alone does not decide.
+    ``none``: raw scores (OBD saliencies are already in loss units).
+    """
     if how == "none":
         return scores
-    return {k: v * (v.numel() ** 0.5) / v.norm().clamp_min(1e-30) for k, v in scores.items()}
+    scale = {k: (v.numel() ** 0.5 if how == "rms" else 1.0) for k, v in scores.items()}
+    return {k: v * scale[k] / v.norm().clamp_min(1e-30) for k, v in scores.items()}
 
 
 def rounded_keep(size: int, keep: int, cfg: PlanConfig) -> int:

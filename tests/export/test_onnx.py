@@ -95,6 +95,24 @@ def test_large_models_go_to_external_data(tiny_ckpt, tmp_path):
     np.testing.assert_array_equal(ort_runner(path)(x), ort_runner(tmp_path / "one.onnx")(x))
 
 
+def test_external_data_outside_the_folder_is_refused(tiny_ckpt, tmp_path):
+    from onnx.external_data_helper import uses_external_data
+
+    from edgeprune.errors import ExportError
+
+    proto = onnx.load(str(export_onnx(ep.load(tiny_ckpt), tmp_path / "one.onnx")))
+    path = save_onnx(proto, tmp_path / "big.onnx", size_limit=1024)
+    evil = onnx.load(str(path), load_external_data=False)
+    for t in evil.graph.initializer:
+        if uses_external_data(t):
+            for entry in t.external_data:
+                if entry.key == "location":
+                    entry.value = "../../etc/passwd"
+    onnx.save(evil, str(tmp_path / "evil.onnx"))
+    with pytest.raises(ExportError, match="outside its folder"):
+        onnx_files(tmp_path / "evil.onnx")
+
+
 def test_read_spec_of_a_foreign_file_is_none(tmp_path):
     proto = onnx.helper.make_model(onnx.helper.make_graph(
         [onnx.helper.make_node("Relu", ["x"], ["y"])], "plain",

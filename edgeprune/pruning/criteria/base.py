@@ -49,7 +49,7 @@ class Criterion:
     name: str
     description: str
     fn: ScoreFn
-    normalize: str  # "l2" (per-layer L2 normalization before global ranking) or "none"
+    normalize: str  # per-layer normalization before global ranking: "l2", "rms" or "none" (targets.normalized)
     uses_data: bool = True
 
 

@@ -31,4 +31,4 @@ def magnitude_scores(model: nn.Module, groups: list[ChannelGroup], batches: Batc
 
 
 register(Criterion("magnitude", "L1/L2 norm of each channel's own weights (no data needed)",
-                   magnitude_scores, normalize="l2", uses_data=False))
+                   magnitude_scores, normalize="rms", uses_data=False))

@@ -107,4 +107,4 @@ def obd_scores(model: nn.Module, groups: list[ChannelGroup], batches: Batches, c
 
 
 register(Criterion("obd", "true Optimal Brain Damage: ½·Σ h·w², h the Fisher/Gauss-Newton Hessian diagonal",
-                   obd_scores, normalize="l2"))
+                   obd_scores, normalize="rms"))
