@@ -14,7 +14,7 @@ from edgeprune.commands.common import (
 HELP = "prune a checkpoint structurally (taylor, obd, reg+obd, ...) and fine-tune it"
 EXAMPLES = """examples:
   edgeprune prune runs/a/model.safetensors --method obd --target-macs 0.25 --finetune-epochs 2 --out runs/a-obd
-  edgeprune prune runs/a/model.safetensors --method reg+obd --reg-lambda 1e-5 --target-params 0.4 --out runs/a-regobd
+  edgeprune prune runs/a/model.safetensors --method reg+obd --target-params 0.4 --out runs/a-regobd
   edgeprune prune runs/a/model.safetensors --method taylor --ratio 0.5 --steps 5 --finetune-epochs 1 --out runs/a-t
   edgeprune prune runs/vgg/model.safetensors --method seed --per-step 512 --steps 5 --finetune-epochs 3 --out runs/seed
   edgeprune list methods
@@ -37,7 +37,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--scope", choices=("global", "uniform"), default="global", help="rank across layers or per layer")
     s.add_argument("--normalize", choices=("l2", "rms", "none"), default=None,
                    help="per-layer score normalization: l2 (Molchanov), rms (l2 x sqrt(width)), none "
-                        "(default: the criterion's: l2 for the Taylor criteria, rms for obd and magnitude)")
+                        "(default: the criterion's: l2 for taylor-seed, rms otherwise)")
     s.add_argument("--round-to", type=int, default=None, help="keep widths multiples of N (default: 8; seed: 1)")
     s.add_argument("--min-channels", type=int, default=1, help="never keep fewer channels in a layer (default: 1)")
     c = p.add_argument_group("criterion")
@@ -48,7 +48,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     c.add_argument("--norm", choices=("l1", "l2"), default="l1", help="magnitude norm (default: l1)")
     r = p.add_argument_group("regularization (reg+obd, reg+taylor, obd+reg, seed)")
     r.add_argument("--reg", default="hsqgl12", help="regularizer (edgeprune list regularizers; default: hsqgl12)")
-    r.add_argument("--reg-lambda", type=float, default=5e-6, help="regularization strength (default: 5e-6)")
+    r.add_argument("--reg-lambda", type=float, default=None,
+                   help="regularization strength (default: auto, 1/penalty of the model, so the penalty starts at 1)")
     r.add_argument("--grouping", choices=("neuron", "feature"), default=None, help="neuron (default) or feature (seed)")
     r.add_argument("--include-linear", action="store_true", help="regularize Linear layers too")
     r.add_argument("--reg-epochs", type=int, default=None, help="regularized training epochs (default: fine-tune epochs)")

@@ -65,7 +65,7 @@ class PruneOptions:
     """Method options beyond the target (all keyword arguments of :func:`prune`)."""
 
     reg: str = "hsqgl12"
-    lam: float = 5e-6
+    lam: float | None = None  # None: auto_lambda (the penalty starts at 1)
     grouping: str = "neuron"
     include_linear: bool = False
     reg_epochs: int | None = None  # default: the fine-tune epochs, at least 1
@@ -89,7 +89,7 @@ class PruneOptions:
             raise ConfigError(f"reg_epochs must be >= 0, got {self.reg_epochs}")
         if self.final_epochs < 0:
             raise ConfigError(f"final_epochs must be >= 0, got {self.final_epochs}")
-        make_regularizer(self.reg, self.lam, self.grouping, self.include_linear)  # validates
+        make_regularizer(self.reg, 1.0 if self.lam is None else self.lam, self.grouping, self.include_linear)  # validates
         if self.criterion is not None:
             get_criterion(self.criterion)
 
@@ -104,10 +104,26 @@ def _options(method: Method, given: dict[str, Any]) -> PruneOptions:
     return PruneOptions(**merged)
 
 
-def regularize(model: nn.Module, data: DataBundle, reg: str = "hsqgl12", lam: float = 5e-6, epochs: int = 10,
+def auto_lambda(model: nn.Module, reg: str = "hsqgl12", grouping: str = "neuron", include_linear: bool = False) -> float:
+    """The strength at which the penalty of ``model`` equals 1, about a cross-entropy's size at the start.
+
+    Penalties scale with the network (HSQGL12 is about 2e7 on the half-width digits VGG16, 4e6 at
+    quarter width), so one fixed default would be either negligible or overwhelming.
+    """
+    import torch
+
+    with torch.no_grad():
+        value = float(make_regularizer(reg, 1.0, grouping, include_linear)(model))
+    return 1.0 / value if value > 0 else 0.0
+
+
+def regularize(model: nn.Module, data: DataBundle, reg: str = "hsqgl12", lam: float | None = None, epochs: int = 10,
                grouping: str = "neuron", include_linear: bool = False, train_config: TrainConfig | None = None,
                out: str | os.PathLike[str] | None = None) -> nn.Module:
     """Retrain a copy of ``model`` with a sparsity regularizer added to the loss (no pruning)."""
+    if lam is None:
+        lam = auto_lambda(model, reg, grouping, include_linear)
+        log(f"{reg}: lambda {lam:.3g} (auto: the penalty starts at 1)")
     fn = make_regularizer(reg, lam, grouping, include_linear)
     cfg = dataclasses.replace(train_config or TrainConfig(), epochs=epochs)
     spec = spec_of(model)

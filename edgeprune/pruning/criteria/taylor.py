@@ -106,9 +106,12 @@ def taylor_weight_scores(model: nn.Module, groups: list[ChannelGroup], batches: 
     return scores
 
 
-register(Criterion("taylor", "Molchanov 2017 on activations: mean |a·dL/da| per feature map, L2 per layer",
-                   taylor_scores, normalize="l2"))
+# Molchanov's exact per-layer L2 normalization (--normalize l2) ranks wide layers lowest: one shot to
+# 25% of the MACs of the quarter-width digits VGG16 it left 1.9% of the parameters and 51% accuracy
+# (rms: 99.3%), so taylor defaults to rms; taylor-seed, which replays the published code, keeps l2.
+register(Criterion("taylor", "Molchanov 2017 on activations: mean |a·dL/da| per feature map, normalized per layer",
+                   taylor_scores, normalize="rms"))
 register(Criterion("taylor-seed", "the published code's Taylor: signed sums over the pass, |.| at the end",
                    taylor_seed_scores, normalize="l2"))
 register(Criterion("taylor-weight", "weight-space Taylor: |sum of w·dL/dw| over each channel's weights",
-                   taylor_weight_scores, normalize="l2"))
+                   taylor_weight_scores, normalize="rms"))
