@@ -19,7 +19,7 @@ from torch import nn
 
 from edgeprune.data import DataBundle
 from edgeprune.errors import ConfigError
-from edgeprune.fileio import sha256_file
+from edgeprune.fileio import read_json, sha256_file, write_json
 from edgeprune.models import attach_spec, load_checkpoint, save_checkpoint, spec_of
 from edgeprune.pruning.criteria import CriterionConfig, get_criterion
 from edgeprune.pruning.regularizers import make_regularizer
@@ -195,7 +195,7 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
     work = model
     if m.regularize == "before":
         t0 = time.perf_counter()
-        work = _cached(out_dir, "regularized", lambda: regularize(work, data, **reg_kw))
+        work = _cached(out_dir, "regularized", fingerprint, lambda: regularize(work, data, **reg_kw))
         seconds["regularize"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     work, history = run_schedule(work, sched, data, out_dir, fingerprint, on_step)
@@ -231,14 +231,15 @@ def _scoring_device(device: str) -> str:
     return str(resolve_device(device))
 
 
-def _cached(out: Path | None, name: str, make) -> nn.Module:
-    """Reuse ``out/name.safetensors`` from an interrupted run, else make and save it."""
+def _cached(out: Path | None, name: str, fingerprint: dict[str, Any], make) -> nn.Module:
+    """Reuse ``out/name.safetensors`` from an interrupted run with the same settings, else make and save it."""
     if out is None:
         return make()
-    path = out / f"{name}.safetensors"
-    if path.is_file():
+    path, key = out / f"{name}.safetensors", out / f"{name}.json"
+    if path.is_file() and key.is_file() and read_json(key) == fingerprint:
         log(f"reusing {path}")
         return load_checkpoint(path)
     model = make()
     save_checkpoint(model, path)
+    write_json(key, fingerprint)
     return model

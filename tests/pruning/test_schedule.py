@@ -87,3 +87,25 @@ def test_unreachable_target_stops_at_the_floor(digits):
     convs = [m for m in small.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [8] * len(convs)
     assert small(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_regularized_cache_is_reused_only_with_the_same_settings(tmp_path, tiny_ckpt, digits, monkeypatch):
+    import edgeprune.pruning.methods as methods
+
+    calls: list[float] = []
+    real = methods.regularize
+
+    def counting(model, data, **kw):
+        calls.append(kw["lam"])
+        return real(model, data, **kw)
+
+    monkeypatch.setattr(methods, "regularize", counting)
+    out = tmp_path / "r"
+    kw = {"target_macs": 0.5, "out": out, "reg_epochs": 1, "samples": 32}
+    prune(tiny_ckpt, "reg+obd", digits, lam=1e-6, **kw)
+    (out / "state.json").unlink()  # as if interrupted before step 1 finished
+    prune(tiny_ckpt, "reg+obd", digits, lam=1e-6, **kw)
+    assert calls == [1e-6]  # same settings: the regularized model is reused
+    (out / "state.json").unlink()
+    prune(tiny_ckpt, "reg+obd", digits, lam=2e-6, **kw)
+    assert calls == [1e-6, 2e-6]  # other strength: regularized again
