@@ -48,10 +48,14 @@ def run(args: argparse.Namespace) -> int:
     formats = [f.strip() for f in args.to.split(",") if f.strip()]
     result = export(args.checkpoint, args.out, formats=formats, int8=args.int8, fp16=args.fp16, data=data,
                     opset=args.opset, input_shape=shape if shape != tuple(spec.input_shape) else None)
-    worst = max((r["rel_diff"] for r in result["parity"] if r["tolerance"] is not None), default=0.0)
     for f in result["files"]:
         print(f"{f['path']:<24} {f['precision']:<5} {f['bytes']:>12,} bytes")
-    print(f"parity ok: worst relative diff {worst:.1e} (tolerance 1e-4), top-1 agreement 100%")
+    checked = [r for r in result["parity"] if r["tolerance"] is not None]
+    for precision in dict.fromkeys(r["precision"] for r in checked):
+        rows = [r for r in checked if r["precision"] == precision]
+        worst = max(rows, key=lambda r: r["rel_diff"])
+        print(f"parity ok ({precision}): worst relative diff {worst['rel_diff']:.1e} "
+              f"(tolerance {worst['tolerance']:.0e}), top-1 agreement {min(r['top1_agreement'] for r in rows):.0%}")
     acc = result.get("accuracy")
     if acc:
         line = f"test accuracy fp32 {acc['ort_fp32']:.4f}"
