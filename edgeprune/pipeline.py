@@ -406,25 +406,32 @@ class Pipeline:
                               "recipe_sha256": self.recipe.digest()})
         self.run.save()
         outcome = Outcome()
-        for stage in stages:
-            if only_set and stage.name not in only_set:
-                continue
-            missing = [n for n in stage.needs if n not in self.run.stages and _required(n)]
-            if missing:
-                raise EdgepruneError(f"stage {stage.name} needs {', '.join(missing)}, which has not run in {self.run.root}",
-                                     hint="run the pipeline without --only first")
-            config = stage.config() if callable(stage.config) else stage.config
-            key, hashes = self.run.key(config, stage.inputs())
-            if stage.name not in force_set and self.run.fresh(stage.name, key):
-                log(f"[dim]{stage.name}: up to date, skipped[/dim]")
-                self.run.event(stage.name, "skipped")
-                outcome.skipped.append(stage.name)
-            else:
-                self._execute_stage(stage, key, config, hashes)
-                outcome.ran.append(stage.name)
-            if stage.name in until_set:
-                log(f"stopped after {stage.name} (--until)")
-                break
+        current = None
+        try:
+            for stage in stages:
+                current = stage.name
+                if only_set and stage.name not in only_set:
+                    continue
+                missing = [n for n in stage.needs if n not in self.run.stages and _required(n)]
+                if missing:
+                    raise EdgepruneError(f"stage {stage.name} needs {', '.join(missing)}, which has not run in {self.run.root}",
+                                         hint="run the pipeline without --only first")
+                config = stage.config() if callable(stage.config) else stage.config
+                key, hashes = self.run.key(config, stage.inputs())
+                if stage.name not in force_set and self.run.fresh(stage.name, key):
+                    log(f"[dim]{stage.name}: up to date, skipped[/dim]")
+                    self.run.event(stage.name, "skipped")
+                    outcome.skipped.append(stage.name)
+                else:
+                    self._execute_stage(stage, key, config, hashes)
+                    outcome.ran.append(stage.name)
+                if stage.name in until_set:
+                    log(f"stopped after {stage.name} (--until)")
+                    break
+        except KeyboardInterrupt:  # between stages too: the manifest says where it stopped
+            if not self.run.events or self.run.events[-1]["action"] != "interrupted":
+                self.run.event(current or "pipeline", "interrupted")
+            raise
         report = self.run.path("report.md")
         outcome.report = report if report.exists() else None
         rec = self.run.stages.get("report")
