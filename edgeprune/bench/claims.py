@@ -31,9 +31,9 @@ def parse_claim_on(spec: str | Sequence[str] | None) -> list[tuple[str, str | No
     """``"ort,openvino:lowpower"`` -> [("ort", None), ("openvino", "lowpower")]; ``*`` matches any backend."""
     if spec is None:
         return []
-    from edgeprune.bench.backends import _REGISTRY, BUILTIN
+    from edgeprune.bench.backends import backend_names
 
-    known = sorted(set(BUILTIN) | set(_REGISTRY))
+    known = backend_names()
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     out = []
     for item in items:

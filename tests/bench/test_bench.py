@@ -88,3 +88,14 @@ def test_labels_keep_int8_apart_from_fp32():
     assert label_for(Path("runs/b/model.int8.onnx")) == "b/model.int8"
     assert label_for(Path("runs/b/model.safetensors")) == "b/model"
     assert label_for(Path("x/resnet18.onnx")) == "resnet18"
+
+
+def test_claim_on_with_an_unknown_backend_is_a_config_error():
+    import pytest
+
+    from edgeprune.bench.claims import parse_claim_on
+    from edgeprune.errors import ConfigError
+
+    assert parse_claim_on("ort,openvino:lowpower,*") == [("ort", None), ("openvino", "lowpower"), ("*", None)]
+    with pytest.raises(ConfigError, match="unknown backend 'onnxruntime'"):
+        parse_claim_on("onnxruntime")

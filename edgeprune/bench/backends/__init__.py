@@ -135,10 +135,15 @@ def register_backend(cls: type[Backend]) -> type[Backend]:
     return cls
 
 
+def backend_names() -> list[str]:
+    """Every known backend name (built in or registered), without importing any runtime."""
+    return sorted(set(BUILTIN) | set(_REGISTRY))
+
+
 def list_backends() -> dict[str, str]:
     """Known backend names with one-line descriptions (importing each lazily)."""
     out: dict[str, str] = {}
-    for name in sorted(set(BUILTIN) | set(_REGISTRY)):
+    for name in backend_names():
         try:
             out[name] = get_backend(name).description
         except ConfigError as e:

@@ -81,8 +81,10 @@ def scoring_copy(model: nn.Module, device: str) -> nn.Module:
 
 
 def iterate(batches: Batches, device: str) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The scoring batches moved to ``device``."""
-    for x, y in batches:
+    """The scoring batches moved to ``device``, with a progress bar on a terminal."""
+    from edgeprune.ui import track
+
+    for x, y in track(batches, "scoring channels", total=len(batches)):
         yield x.to(device), y.to(device)
 
 
