@@ -13,25 +13,20 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """Multiply-accumulates of one forward pass of one sample, over Conv2d and Linear layers."""
-    total = 0
+def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
+    """Multiply-accumulates of each Conv2d and Linear (by module name) in one forward pass of one sample."""
+    macs: dict[str, int] = {}
 
-    def conv_hook(m: nn.Conv2d, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        nonlocal total
-        k = m.kernel_size[0] * m.kernel_size[1]
-        total += out[0].numel() * (m.in_channels // m.groups) * k
+    def hook(name: str):
+        def fn(m: nn.Module, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+            if isinstance(m, nn.Conv2d):
+                per_output = (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+                macs[name] = macs.get(name, 0) + out[0].numel() * per_output
+            else:
+                macs[name] = macs.get(name, 0) + m.in_features * m.out_features * (out[0].numel() // m.out_features)
+        return fn
 
-    def linear_hook(m: nn.Linear, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        nonlocal total
-        total += m.in_features * m.out_features * (out[0].numel() // m.out_features)
-
-    handles = []
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            handles.append(m.register_forward_hook(conv_hook))
-        elif isinstance(m, nn.Linear):
-            handles.append(m.register_forward_hook(linear_hook))
+    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     was_training = model.training
     model.eval()
     try:
@@ -42,7 +37,12 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
         model.train(was_training)
         for h in handles:
             h.remove()
-    return total
+    return macs
+
+
+def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of one forward pass of one sample, over Conv2d and Linear layers."""
+    return sum(layer_macs(model, input_shape).values())
 
 
 @dataclass

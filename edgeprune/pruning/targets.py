@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from edgeprune.errors import ConfigError
-from edgeprune.models import count_macs
+from edgeprune.models.complexity import layer_macs
 from edgeprune.pruning.graph import ChannelGroup
 
 SCOPES = ("global", "uniform")
@@ -76,16 +76,8 @@ class CostModel:
     """Per-layer MACs and params of the current model, re-estimated for any kept widths."""
 
     def __init__(self, model: nn.Module, groups: list[ChannelGroup], input_shape: tuple[int, ...]) -> None:
-        self.macs: dict[str, int] = {}
-        hooks = []
-        for name, m in model.named_modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                hooks.append(m.register_forward_hook(self._hook(name)))
-        try:
-            self.total_macs = count_macs(model, input_shape)
-        finally:
-            for h in hooks:
-                h.remove()
+        self.macs = layer_macs(model, input_shape)
+        self.total_macs = sum(self.macs.values())
         self.total_params = sum(p.numel() for p in model.parameters())
         self.layers = {n: m for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d))}
         self.outs: dict[str, str] = {}
@@ -95,14 +87,6 @@ class CostModel:
                 (self.outs if mem.kind == "out" else self.ins)[mem.name] = g.name
         self.sizes = {g.name: g.size for g in groups}
         self.fixed_params = self.total_params - sum(p.numel() for m in self.layers.values() for p in m.parameters(recurse=False))
-
-    def _hook(self, name: str):
-        def fn(m: nn.Module, _i: object, out: torch.Tensor) -> None:
-            if isinstance(m, nn.Conv2d):
-                self.macs[name] = out[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
-            else:
-                self.macs[name] = m.in_features * m.out_features * (out[0].numel() // m.out_features)
-        return fn
 
     def estimate(self, keep: dict[str, int]) -> tuple[float, float]:
         """(MACs, params) of the model with ``keep[group]`` channels kept in each group."""
@@ -114,7 +98,7 @@ class CostModel:
             f = fo if depthwise or isinstance(m, nn.BatchNorm2d) else fo * fi
             params += m.weight.numel() * f + (m.bias.numel() * fo if m.bias is not None else 0)
             macs += self.macs.get(name, 0) * f
-        return macs + (self.total_macs - sum(self.macs.values())), params + self.fixed_params
+        return macs, params + self.fixed_params
 
 
 def normalized(scores: dict[str, torch.Tensor], how: str) -> dict[str, torch.Tensor]:
