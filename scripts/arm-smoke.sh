@@ -18,6 +18,8 @@ WORK=$CACHE/arm-smoke
 SUITE=bookworm
 start=$(date +%s)
 say() { echo "arm-smoke: $*"; }
+# set -e stops at the first failing command: say which one, so a failed --prepare in CI is never silent
+trap 'rc=$?; say "failed (exit $rc) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # --- tools -------------------------------------------------------------------------------------
 need=()

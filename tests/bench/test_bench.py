@@ -60,17 +60,21 @@ def test_user_mistakes_raise_config_errors(vgg_pair):
         bench([pruned], threads=[0])
 
 
-def test_claim_fails_for_identical_and_passes_for_smaller(vgg_pair_onnx, tmp_path, TINY):
+def test_claim_fails_for_identical_and_passes_for_smaller(vgg_pair_onnx, tmp_path, TINY, retry_timing):
     """16x fewer MACs clears 2x by a wide margin even on a loaded box; a copy of the baseline never does."""
     base, pruned = vgg_pair_onnx
     same = shutil.copy(base, tmp_path / "same.onnx")
-    rep = bench([pruned, same], baseline=base, backends="ort", profiles="lowpower", preset=TINY, claim=2.0,
-                claim_on="ort", memory=False)
-    verdict = {c.variant: c for c in rep.claims}
-    assert verdict["pruned"].passed, verdict["pruned"].line
-    assert not verdict["same"].passed, verdict["same"].line
-    assert 0.5 < verdict["same"].speedup < 2.0
-    assert rep.claim_passed is False
+
+    def measure_and_check():
+        rep = bench([pruned, same], baseline=base, backends="ort", profiles="lowpower", preset=TINY, claim=2.0,
+                    claim_on="ort", memory=False)
+        verdict = {c.variant: c for c in rep.claims}
+        assert verdict["pruned"].passed, verdict["pruned"].line
+        assert not verdict["same"].passed, verdict["same"].line
+        assert 0.5 < verdict["same"].speedup < 2.0, verdict["same"].line
+        assert rep.claim_passed is False
+
+    retry_timing(measure_and_check)
 
 
 def test_accuracy_column_with_data(tiny_ckpt, digits, TINY):

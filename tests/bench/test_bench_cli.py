@@ -14,13 +14,17 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_bench_cli_claim_passes_for_the_pruned_model(vgg_pair_onnx, tmp_path):
+def test_bench_cli_claim_passes_for_the_pruned_model(vgg_pair_onnx, tmp_path, retry_timing):
     base, pruned = vgg_pair_onnx
     out = tmp_path / "out"
-    done = _cli("bench", str(base), str(pruned), "--baseline", str(base), "--backends", "ort", "--profile",
-                "lowpower", "--claim", "2.0", "--out", str(out))
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "PASS pruned on ort/lowpower/1t" in done.stdout
+
+    def measure_and_check():  # the verdict (and so the exit code) rests on a measured speedup
+        done = _cli("bench", str(base), str(pruned), "--baseline", str(base), "--backends", "ort", "--profile",
+                    "lowpower", "--claim", "2.0", "--out", str(out))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "PASS pruned on ort/lowpower/1t" in done.stdout
+
+    retry_timing(measure_and_check)
     rows = json.loads((out / "bench.json").read_text())["rows"]
     assert all(r["status"] == "ok" and r["peak_rss_bytes"] > 10e6 for r in rows)
     peak = {r["variant"]: r["peak_rss_bytes"] for r in rows}

@@ -18,15 +18,16 @@ from edgeprune.bench.profiles import get_profile, pinned
 MIN_SPEEDUP = 2.0
 
 
-def test_pruned_stays_faster_than_baseline(vgg_pair_onnx, TINY):
+def test_pruned_stays_faster_than_baseline(vgg_pair_onnx, TINY, retry_timing):
     base, pruned = vgg_pair_onnx
-    for _attempt in range(2):  # one retry absorbs a burst of load on a shared CI box
+
+    def measure_and_check():
         rep = bench([pruned], baseline=base, backends="ort", profiles="lowpower", preset=TINY, memory=False)
         row = next(r for r in rep.rows if r.role == "candidate")
-        if row.speedup_ci_low >= MIN_SPEEDUP:
-            break
-    assert row.speedup_ci_low >= MIN_SPEEDUP, (
-        f"pruned only {row.speedup_vs_baseline:.2f}x [{row.speedup_ci_low:.2f}, {row.speedup_ci_high:.2f}] faster")
+        assert row.speedup_ci_low >= MIN_SPEEDUP, (
+            f"pruned only {row.speedup_vs_baseline:.2f}x [{row.speedup_ci_low:.2f}, {row.speedup_ci_high:.2f}] faster")
+
+    retry_timing(measure_and_check)  # one retry absorbs a burst of load on a shared CI box
 
 
 @pytest.fixture(scope="module")

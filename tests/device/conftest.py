@@ -1,4 +1,8 @@
-"""Device fixtures: a bundle of the tiny digits model, and a throwaway sshd on 127.0.0.1."""
+"""Device fixtures: a bundle of the tiny digits model, and a throwaway sshd on 127.0.0.1.
+
+No sshd (or one that crashes or never listens) is the ``ssh`` component missing: a skip with the reason,
+or a failure with it under ``EDGEPRUNE_REQUIRE=ssh`` (CI).
+"""
 
 from __future__ import annotations
 
@@ -50,12 +54,12 @@ def _keygen(path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def sshd(tmp_path_factory):
+def sshd(tmp_path_factory, require_or_skip):
     """A real sshd on 127.0.0.1 (odd port, throwaway host and user keys); yields SSH options for it."""
     if not os.path.exists(SSHD):
-        pytest.skip(f"{SSHD} is missing: `make setup` installs openssh-server when run as root")
+        require_or_skip("ssh", f"{SSHD} is missing: `make setup` installs openssh-server when run as root")
     if not shutil.which("ssh") or not shutil.which("ssh-keygen"):
-        pytest.skip("the OpenSSH client (ssh, ssh-keygen) is missing")
+        require_or_skip("ssh", "the OpenSSH client (ssh, ssh-keygen) is missing")
     d = tmp_path_factory.mktemp("sshd")
     _keygen(d / "host_key")
     _keygen(d / "user_key")
@@ -74,13 +78,13 @@ def sshd(tmp_path_factory):
         deadline = time.monotonic() + 10
         while True:
             if proc.poll() is not None:
-                pytest.skip(f"sshd exited at start: {(d / 'sshd.log').read_text()[-300:]}")
+                require_or_skip("ssh", f"sshd exited at start: {(d / 'sshd.log').read_text()[-300:]}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.skip("sshd did not listen within 10 s")
+                    require_or_skip("ssh", f"sshd did not listen within 10 s: {(d / 'sshd.log').read_text()[-300:]}")
                 time.sleep(0.05)
         user = os.environ.get("USER") or __import__("getpass").getuser()
         yield {"device": f"ssh://{user}@127.0.0.1:{port}", "identity": str(d / "user_key"),

@@ -1,4 +1,5 @@
-"""Emulated ARM check against the cached arm64 root that `make arm-smoke` builds (skipped without it)."""
+"""Emulated ARM check against the cached arm64 root that `make arm-smoke` builds (skipped without it, or
+failed under ``EDGEPRUNE_REQUIRE=arm`` as in CI)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ ROOT, SITE = CACHE / "arm64-root", CACHE / "arm64-site"
 
 
 @pytest.fixture(scope="module")
-def arm_env():
-    """The arm64 root and aarch64 wheels, or a skip saying how to get them."""
+def arm_env(require_or_skip):
+    """The arm64 root and aarch64 wheels, or a skip (a failure under EDGEPRUNE_REQUIRE=arm) saying how to get them."""
     if not shutil.which("qemu-aarch64-static"):
-        pytest.skip("qemu-aarch64-static is missing: run `make arm-smoke` once (installs it and builds the root)")
+        require_or_skip("arm", "qemu-aarch64-static is missing: run `make arm-smoke` once (installs it and builds the root)")
     if not (ROOT / ".edgeprune-ready").exists() or not (SITE / ".edgeprune-ready").exists():
-        pytest.skip(f"no cached arm64 root/wheels under {CACHE}: run `make arm-smoke` once")
+        require_or_skip("arm", f"no cached arm64 root/wheels under {CACHE}: run `make arm-smoke` once")
     if os.geteuid() != 0:
-        pytest.skip("the emulated check needs root (unshare -m for a fake ARM /proc/cpuinfo)")
+        require_or_skip("arm", "the emulated check needs root (unshare -m for a fake ARM /proc/cpuinfo)")
     return ROOT, SITE
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -78,12 +79,19 @@ def _tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "/tmp/evil.txt"])
+@pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "{tmp}/abs/evil.txt"],
+                         ids=["parent", "nested-parent", "absolute"])
 def test_traversal_is_refused(tmp_path, name):
+    out = tmp_path / "out"
+    name = name.format(tmp=tmp_path)  # the absolute member points into this test's own folder, not /tmp
+    # where a naive extraction would have written it: out/../evil.txt, out/a/../../evil.txt, or the absolute path
+    landing = Path(os.path.normpath(os.path.join(out, name)))
+    assert landing.parent in (tmp_path, tmp_path / "abs") and not landing.is_relative_to(out)
     archive = _tar_with(tmp_path / "evil.tar.gz", tarfile.TarInfo(name))
     with pytest.raises(BundleError, match="unsafe path"):
-        extract_bundle(archive, tmp_path / "out")
-    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "out").exists()
+        extract_bundle(archive, out)
+    assert not landing.exists()
+    assert not out.exists()  # refused before anything was written, stripped-slash variants included
 
 
 def test_links_are_refused(tmp_path):

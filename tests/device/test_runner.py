@@ -36,18 +36,19 @@ def runner(folder: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_classify_npy_equals_local_onnxruntime(extracted, digit_pixels, local_logits, digits, tmp_path):
+def test_classify_npy_equals_local_onnxruntime(extracted, digit_pixels, local_logits, digits, tmp_path,
+                                               assert_outputs_close):
     np.save(tmp_path / "x.npy", digit_pixels)
     proc = runner(extracted, "classify", str(tmp_path / "x.npy"))
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     expected = local_logits(digit_pixels)
-    np.testing.assert_array_equal(np.array([r["logits"] for r in rows], dtype=np.float32), expected)
+    assert_outputs_close(np.array([r["logits"] for r in rows], dtype=np.float32), expected)
     assert [r["index"] for r in rows] == expected.argmax(1).tolist()
     assert all(r["label"] == digits.labels[r["index"]] for r in rows)
 
 
-def test_classify_png_needs_pillow_and_matches_npy(extracted, digit_pixels, tmp_path):
+def test_classify_png_needs_pillow_and_matches_npy(extracted, digit_pixels, tmp_path, assert_outputs_close):
     from PIL import Image
 
     img = (digit_pixels[0, 0] * 255).round().astype(np.uint8)
@@ -56,7 +57,9 @@ def test_classify_png_needs_pillow_and_matches_npy(extracted, digit_pixels, tmp_
     png = runner(extracted, "classify", str(tmp_path / "d.png"))
     npy = runner(extracted, "classify", str(tmp_path / "d.npy"))
     assert png.returncode == npy.returncode == 0, png.stderr + npy.stderr
-    assert json.loads(png.stdout)["logits"] == json.loads(npy.stdout)["logits"]
+    png_row, npy_row = json.loads(png.stdout), json.loads(npy.stdout)
+    assert_outputs_close(png_row["logits"], npy_row["logits"])
+    assert png_row["index"] == npy_row["index"]
 
 
 def test_verify_refuses_tampered_bundle(extracted):

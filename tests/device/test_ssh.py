@@ -34,14 +34,16 @@ def test_ssh_args_use_batch_mode_and_options():
     assert "-F" not in args  # the user's ~/.ssh/config applies unless another one is named
 
 
-def test_remote_predictions_equal_local(sshd, bundle, digit_pixels, local_logits, tmp_path):
+def test_remote_predictions_equal_local(sshd, bundle, digit_pixels, local_logits, tmp_path, assert_outputs_close):
     dev = SshDevice(SshOptions(**sshd))
     assert dev.target() == "linux-x86_64"
     folder = dev.install(bundle)
     np.save(tmp_path / "x.npy", digit_pixels)
     rows = dev.classify(folder, tmp_path / "x.npy")
     assert len(rows) == len(digit_pixels)
-    np.testing.assert_array_equal(np.array([r["logits"] for r in rows], dtype=np.float32), local_logits(digit_pixels))
+    expected = local_logits(digit_pixels)
+    assert_outputs_close(np.array([r["logits"] for r in rows], dtype=np.float32), expected)
+    assert [r["index"] for r in rows] == expected.argmax(1).tolist()
 
 
 def test_remote_refuses_tampered_bundle(sshd, bundle, tmp_path):

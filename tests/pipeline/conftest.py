@@ -1,8 +1,14 @@
-"""A tiny recipe (vgg11_bn at width 0.125, 1 epoch, two variants, onnxruntime only) and one finished run of it."""
+"""A tiny recipe (vgg11_bn at width 0.125, 1 epoch, two variants, onnxruntime only) and one finished run of it.
+
+The finished run (``interrupted_then_resumed``) is shared by the whole session and must stay as it was made:
+tests only read it. A test that reruns stages, deletes or damages files takes ``finished_run``, its own copy,
+so no test can see another's changes and the order tests run in cannot change a result.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,3 +98,9 @@ def interrupted_then_resumed(tiny_recipe, tmp_path_factory):
     second = main(["pipeline", str(tiny_recipe), "--out", str(out)])
     after = json.loads((out / "manifest.json").read_text())
     return {"out": out, "codes": (first, second), "before": before, "after": after}
+
+
+@pytest.fixture
+def finished_run(interrupted_then_resumed, tmp_path) -> Path:
+    """A private copy of the finished run directory, for tests that change it (timestamps kept)."""
+    return shutil.copytree(interrupted_then_resumed["out"], tmp_path / "tiny", symlinks=True)

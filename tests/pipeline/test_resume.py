@@ -45,8 +45,8 @@ def test_every_artifact_is_in_the_manifest_with_its_hash(interrupted_then_resume
     assert "models/VGG/model.safetensors" in m["artifacts"] and "report.md" in m["artifacts"]
 
 
-def test_rerun_skips_everything_and_force_redoes_one_stage(interrupted_then_resumed, tiny_recipe):
-    out = interrupted_then_resumed["out"]
+def test_rerun_skips_everything_and_force_redoes_one_stage(finished_run, tiny_recipe):
+    out = finished_run
     assert main(["pipeline", str(tiny_recipe), "--out", str(out), "--force", "bench"]) == 0
     m = json.loads((out / "manifest.json").read_text())
     runs = _runs(m)

@@ -1,4 +1,8 @@
-"""Web fixtures: the bundle of the tiny digits model, and a skip (with the reason) when no browser can run."""
+"""Web fixtures: the bundle of the tiny digits model, and a skip (with the reason) when no browser can run.
+
+Everything missing here is the ``browser`` component: under ``EDGEPRUNE_REQUIRE=browser`` (CI) a missing
+piece fails the test with the same reason instead of skipping it.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +12,35 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def web_bundle(tiny_ckpt, tmp_path_factory) -> Path:
+def web_bundle(tiny_ckpt, tmp_path_factory, require_or_skip) -> Path:
     """``edgeprune deploy web`` of the tiny digits checkpoint (skips when onnxruntime-web is not installed)."""
     from edgeprune.deploy.web import RuntimeMissingError, deploy_web
 
     try:
         return deploy_web(tiny_ckpt, tmp_path_factory.mktemp("web") / "site", quiet=True)
     except RuntimeMissingError as e:
-        pytest.skip(f"{e.message}: {e.hint}")
+        require_or_skip("browser", f"{e.message}: {e.hint}")
 
 
 @pytest.fixture(scope="session")
-def need_runtime() -> None:
-    """Skip, saying why, when onnxruntime-web was not installed by `make setup`."""
+def need_runtime(require_or_skip) -> None:
+    """Skip (fail under EDGEPRUNE_REQUIRE=browser), saying why, when `make setup` did not install onnxruntime-web."""
     from edgeprune.deploy.web import RuntimeMissingError, installed_version
 
     try:
         installed_version()
     except RuntimeMissingError as e:
-        pytest.skip(f"{e.message}: {e.hint}")
+        require_or_skip("browser", f"{e.message}: {e.hint}")
 
 
 @pytest.fixture(scope="session")
-def need_browser() -> None:
-    """Skip, saying why, when Chromium or playwright is missing."""
+def need_browser(need_runtime, require_or_skip) -> None:
+    """Skip (fail under EDGEPRUNE_REQUIRE=browser), saying why, when Chromium, playwright or onnxruntime-web is missing."""
     from edgeprune.bench.backends.web import browser_missing
 
     why = browser_missing()
     if why:
-        pytest.skip(f"browser tests skipped: {why}")
+        require_or_skip("browser", f"browser tests skipped: {why}")
 
 
 @pytest.fixture(scope="session")
