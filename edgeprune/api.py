@@ -109,11 +109,14 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, o
 
 
 def _train_markdown(s: dict[str, Any]) -> str:
+    from edgeprune.accuracy import interval_text
+
     t = s["test"]
     lines = [f"# Training: {s['model']} on {s['data']}", "",
              f"- best epoch: {s['best_epoch']} of {len(s['history']['epochs'])} ({s['seconds']} s)",
              f"- params: {s['params']:,}; MACs per sample: {s['macs']:,}",
-             f"- test accuracy: {t['accuracy']:.4f} on {t['n']} samples (TPR {t['tpr']:.3f}, TNR {t['tnr']:.3f})", "",
+             f"- test accuracy: {interval_text(t['accuracy'], t['n'])} (95% Wilson) on {t['n']} images "
+             f"(TPR {t['tpr']:.3f}, TNR {t['tnr']:.3f})", "",
              "| epoch | train loss | train acc | val loss | val acc | s |", "|---:|---:|---:|---:|---:|---:|"]
     for e in s["history"]["epochs"]:
         lines.append(f"| {e['epoch']} | {e['train_loss']:.4f} | {e['train_acc']:.3f} | {e['val_loss']:.4f} | "

@@ -25,6 +25,8 @@ from edgeprune.ui import log
 
 FAMILIES = ("data", "train", "prune", "export", "bench", "deploy-web", "deploy-device", "report")
 INTERRUPT_ENV = "EDGEPRUNE_PIPELINE_INTERRUPT"  # test hook: raise KeyboardInterrupt when this stage starts
+PRUNED_COST = 0.4  # an epoch of a pruned model in epochs of its base (the time estimate only)
+BENCH_CELL_S = 1.5  # seconds per (model, backend, profile) cell of the bench (the time estimate only)
 
 
 @dataclass
@@ -38,11 +40,22 @@ class Stage:
     needs: list[str] = field(default_factory=list)
     folder: Path | None = None  # the stage's own output folder
     resumable: bool = False  # keep ``folder`` when resuming the same work; otherwise it is emptied first
+    epochs: float = 0.0  # training work in epochs of the base model (for the time estimate)
+    fixed_s: float = 1.0  # seconds the stage takes besides training (for the time estimate)
 
     @property
     def family(self) -> str:
-        """``prune`` for ``prune:OBD``; the name itself otherwise."""
-        return self.name.split(":", 1)[0]
+        """``prune`` for ``prune:OBD`` and ``prune:OBD@seed1``; the name itself otherwise."""
+        return _family(self.name)
+
+
+def _family(name: str) -> str:
+    return name.split("@", 1)[0].split(":", 1)[0]
+
+
+def _seeded(name: str, seed: int | None) -> str:
+    """A stage name for a repeat seed (``train@seed1``); the primary seed's stages keep their names."""
+    return name if seed is None else f"{name}@seed{seed}"
 
 
 @dataclass
@@ -56,14 +69,14 @@ class Outcome:
     seconds: float = 0.0
 
 
-def model_dir(run: Run, name: str) -> Path:
-    """Where the base model or a variant lives in the run directory."""
-    return run.path("models", name)
+def model_dir(run: Run, name: str, seed: int | None = None) -> Path:
+    """Where the base model or a variant lives in the run directory (repeat seeds under ``seeds/``)."""
+    return run.path("models", name) if seed is None else run.path("seeds", f"seed-{seed}", name)
 
 
-def checkpoint(run: Run, name: str) -> Path:
+def checkpoint(run: Run, name: str, seed: int | None = None) -> Path:
     """The checkpoint of the base model or a variant."""
-    return model_dir(run, name) / "model.safetensors"
+    return model_dir(run, name, seed) / "model.safetensors"
 
 
 def export_dir(run: Run, name: str) -> Path:
@@ -93,12 +106,17 @@ class Pipeline:
 
             d = self.recipe.data
             self._data = load_data(d.name, root=d.root, input_size=d.input_size, channels=d.channels,
-                                   seed=self.recipe.seed, fraction=d.fraction, download=d.download)
+                                   seed=self.recipe.seed, fraction=d.fraction, download=d.download,
+                                   sizes=tuple(d.sizes) if d.sizes else None)
         return self._data
 
-    def train_config(self, **overrides: Any) -> Any:
-        """The base TrainConfig with overrides."""
-        return self.recipe.train.config(seed=self.recipe.seed, **overrides)
+    def train_config(self, seed: int | None = None, **overrides: Any) -> Any:
+        """The base TrainConfig with overrides (``seed``: a repeat seed; default the recipe's)."""
+        return self.recipe.train.config(seed=self.recipe.seed if seed is None else seed, **overrides)
+
+    def repeat_seeds(self) -> list[int]:
+        """The seeds after the primary one: training and every variant are repeated for each."""
+        return self.recipe.seed_list()[1:]
 
     # ----------------------------------------------------------------- stages
     def stages(self) -> list[Stage]:
@@ -107,33 +125,61 @@ class Pipeline:
         data_json = run.path("data", "data.json")
         out: list[Stage] = [
             Stage("data", {"data": dataclasses.asdict(r.data), "seed": r.seed}, lambda: [], self._stage_data),
-            Stage("train", {"model": dataclasses.asdict(r.model), "train": dataclasses.asdict(r.train), "seed": r.seed},
-                  lambda: [data_json], self._stage_train, ["data"], folder=model_dir(run, r.base)),
+            *self._model_stages(None),
         ]
-        for v in r.order():
-            parent_stage = "train" if v.parent == r.base else f"prune:{v.parent}"
-            out.append(Stage(f"prune:{v.name}",
-                             {"variant": dataclasses.asdict(v), "train": dataclasses.asdict(r.train), "seed": r.seed},
-                             (lambda v=v: [data_json, checkpoint(run, v.parent)]),
-                             (lambda v=v: self._stage_variant(v)), [parent_stage],
-                             folder=model_dir(run, v.name), resumable=True))
         for name in r.names():
             src = "train" if name == r.base else f"prune:{name}"
             out.append(Stage(f"export:{name}", lambda name=name: self._export_config(name),
                              (lambda name=name: [data_json, checkpoint(run, name)]),
-                             (lambda name=name: self._stage_export(name)), [src], folder=export_dir(run, name)))
+                             (lambda name=name: self._stage_export(name)), [src], folder=export_dir(run, name),
+                             fixed_s=6.0))
         exports = [f"export:{n}" for n in self.benched()]
+        b = r.bench
+        cells = (len(self.benched()) + 1) * (len(b.backends) + len(b.optional)) * len(b.profiles)
         out.append(Stage("bench", self._bench_config, self._bench_inputs, self._stage_bench, exports,
-                         folder=run.path("bench")))
+                         folder=run.path("bench"), fixed_s=BENCH_CELL_S * cells))
         benches = ["bench"]
         for kind in ("web", "device"):
             if getattr(r.deploy, kind):
                 out.append(Stage(f"deploy-{kind}", lambda kind=kind: self._deploy_config(kind),
                                  lambda: self._deploy_inputs(), (lambda kind=kind: self._stage_deploy(kind)),
-                                 [*benches, *(f"export:{n}" for n in r.names())], folder=run.path("deploy", kind)))
+                                 [*benches, *(f"export:{n}" for n in r.names())], folder=run.path("deploy", kind),
+                                 fixed_s=4.0))
+        for seed in self.repeat_seeds():
+            out += self._model_stages(seed)
+        models = [_seeded(n, s) for s in (None, *self.repeat_seeds())
+                  for n in ("train", *(f"prune:{v.name}" for v in r.variants))]
         out.append(Stage("report", {"recipe": r.to_dict()}, self._report_inputs, self._stage_report,
-                         [*benches, *(f"prune:{v.name}" for v in r.variants), "train"]))
+                         [*benches, *models], fixed_s=10.0))
         return out
+
+    def _model_stages(self, seed: int | None) -> list[Stage]:
+        """Training and every variant for one seed (``None``: the primary seed, whose models are exported)."""
+        r, run = self.recipe, self.run
+        data_json = run.path("data", "data.json")
+        used = r.seed if seed is None else seed
+        out = [Stage(_seeded("train", seed), {"model": dataclasses.asdict(r.model), "train": dataclasses.asdict(r.train),
+                                              "seed": used},
+                     lambda: [data_json], lambda: self._stage_train(seed), ["data"], folder=model_dir(run, r.base, seed),
+                     epochs=r.train.epochs, fixed_s=2.0)]
+        for v in r.order():
+            parent_stage = _seeded("train" if v.parent == r.base else f"prune:{v.parent}", seed)
+            out.append(Stage(_seeded(f"prune:{v.name}", seed),
+                             {"variant": dataclasses.asdict(v), "train": dataclasses.asdict(r.train), "seed": used},
+                             (lambda v=v: [data_json, checkpoint(run, v.parent, seed)]),
+                             (lambda v=v: self._stage_variant(v, seed)), [parent_stage],
+                             folder=model_dir(run, v.name, seed), resumable=True,
+                             epochs=self._variant_epochs(v), fixed_s=4.0 * v.steps if v.kind == "prune" else 2.0))
+        return out
+
+    def _variant_epochs(self, v) -> float:
+        """A variant's training work in base-model epochs: pruned models train at about PRUNED_COST of the cost."""
+        r = self.recipe
+        shrunk = any(r.variant(n).kind == "prune" for n in r.lineage(v.name)[1:] if n != r.base)
+        if v.kind == "retrain":
+            return (v.epochs if v.epochs is not None else r.train.epochs) * (PRUNED_COST if shrunk else 1.2)
+        reg = v.options.get("reg_epochs", v.finetune_epochs) if v.method and (v.method == "seed" or "+" in v.method) else 0
+        return v.steps * v.finetune_epochs * PRUNED_COST + reg * (PRUNED_COST if shrunk else 1.2)
 
     def benched(self) -> list[str]:
         """Models in the bench matrix: the base first, then the selected variants."""
@@ -157,38 +203,41 @@ class Pipeline:
         return [path], {"sizes": info["sizes"]}
 
     # -- train
-    def _stage_train(self) -> tuple[list[Path], dict[str, Any]]:
+    def _stage_train(self, seed: int | None = None) -> tuple[list[Path], dict[str, Any]]:
         from edgeprune import api
         from edgeprune.train import seed_everything
 
         r = self.recipe
-        folder = model_dir(self.run, r.base)
-        seed_everything(r.seed)  # the initial weights too: a re-run trains the same model
+        folder = model_dir(self.run, r.base, seed)
+        seed_everything(r.seed if seed is None else seed)  # the initial weights too: a re-run trains the same model
         model = api.create_model(r.model.name, data=self.data, weights=r.model.weights, **r.model.kwargs())
-        log(f"train {r.base}: {r.model.name} {r.model.kwargs()} for {r.train.epochs} epochs")
-        api.fit(model, self.data, self.train_config(), out=folder)
-        self._write_eval(model, folder, r.base)
+        log(f"train {r.base}{'' if seed is None else f' (seed {seed})'}: {r.model.name} {r.model.kwargs()} "
+            f"for {r.train.epochs} epochs")
+        api.fit(model, self.data, self.train_config(seed), out=folder)
+        self._write_eval(model, folder, r.base, checkpoint(self.run, r.base, seed))
         return files_under(folder), {}
 
     # -- variants
-    def _stage_variant(self, v) -> tuple[list[Path], dict[str, Any]]:
+    def _stage_variant(self, v, seed: int | None = None) -> tuple[list[Path], dict[str, Any]]:
         from edgeprune import api
         from edgeprune.fileio import sha256_file
         from edgeprune.models import attach_spec, spec_of
 
-        folder = model_dir(self.run, v.name)
-        parent_ckpt = checkpoint(self.run, v.parent)
+        folder = model_dir(self.run, v.name, seed)
+        parent_ckpt = checkpoint(self.run, v.parent, seed)
+        own_ckpt = checkpoint(self.run, v.name, seed)
         model = api.load(parent_ckpt)
         overrides = v.train_overrides()
         if v.kind == "prune":
             from edgeprune.pruning import prune
 
-            log(f"prune {v.name}: {v.method} {v.target()} from {v.parent}, {v.steps} step(s), "
-                f"{v.finetune_epochs} fine-tune epoch(s) each")
+            log(f"prune {v.name}{'' if seed is None else f' (seed {seed})'}: {v.method} {v.target()} from {v.parent}, "
+                f"{v.steps} step(s), {v.finetune_epochs} fine-tune epoch(s) each")
+            options = {"seed": seed, **v.options} if seed is not None else v.options
             small = prune(parent_ckpt, v.method, self.data, steps=v.steps, finetune_epochs=v.finetune_epochs,
-                          train_config=self.train_config(**overrides), out=folder, **v.target(), **v.options)
-            if not checkpoint(self.run, v.name).exists():
-                api.save(small, checkpoint(self.run, v.name))
+                          train_config=self.train_config(seed, **overrides), out=folder, **v.target(), **options)
+            if not own_ckpt.exists():
+                api.save(small, own_ckpt)
             model = small
         else:
             from edgeprune.pruning.regularizers import make_regularizer
@@ -200,12 +249,13 @@ class Pipeline:
             attach_spec(model, spec.replace(provenance={
                 **spec.provenance, "parent_sha256": sha256_file(parent_ckpt), "method": f"retrain+{v.regularizer}",
                 "lambda": v.lam, "epochs": epochs}))
-            api.fit(model, self.data, self.train_config(epochs=epochs, **overrides), out=folder, regularizer=regularizer)
-        self._write_eval(model, folder, v.name)
+            api.fit(model, self.data, self.train_config(seed, epochs=epochs, **overrides), out=folder,
+                    regularizer=regularizer)
+        self._write_eval(model, folder, v.name, own_ckpt)
         return files_under(folder), {}
 
-    def _write_eval(self, model, folder: Path, name: str) -> None:
-        """eval.json: test metrics, rates, complexity, layer widths and predictions on the grid samples."""
+    def _write_eval(self, model, folder: Path, name: str, ckpt: Path) -> None:
+        """eval.json: test metrics with every prediction (paired comparisons), complexity, widths, grid samples."""
         import torch
 
         from edgeprune import api
@@ -220,7 +270,9 @@ class Pipeline:
         write_json(folder / "eval.json", {
             "name": name, "loss": res.loss, "accuracy": res.accuracy, "n": res.n, "confusion": res.confusion,
             **res.rates(), "params": count_params(model), "macs": count_macs(model, spec.input_shape),
-            "near_zero": near_zero_ratio(model), "checkpoint_bytes": checkpoint(self.run, name).stat().st_size,
+            "near_zero": near_zero_ratio(model), "checkpoint_bytes": ckpt.stat().st_size,
+            "accuracy_ci": [res.interval().low, res.interval().high], "test_pred": res.predictions,
+            "test_true": res.labels,
             "layers": [dataclasses.asdict(w) for w in layer_widths(model)],
             "samples": {"true": y.tolist(), "pred": pred.tolist()}, "provenance": spec.provenance,
         })
@@ -372,10 +424,11 @@ class Pipeline:
     def _report_inputs(self) -> list[Path]:
         files = [self.run.path("data", "data.json")]
         for name in self.recipe.names():
-            for fname in ("eval.json", "history.json"):
-                p = model_dir(self.run, name) / fname
-                if p.exists():
-                    files.append(p)
+            for seed in (None, *self.repeat_seeds()):
+                for fname in ("eval.json", "history.json"):
+                    p = model_dir(self.run, name, seed) / fname
+                    if p.exists():
+                        files.append(p)
             p = export_dir(self.run, name) / "export.json"
             if p.exists():
                 files.append(p)
@@ -425,6 +478,8 @@ class Pipeline:
                 else:
                     self._execute_stage(stage, key, config, hashes)
                     outcome.ran.append(stage.name)
+                    left = [s for s in stages[stages.index(stage) + 1:] if not only_set or s.name in only_set]
+                    log(self._progress(stages, left, time.perf_counter() - t0))
                 if stage.name in until_set:
                     log(f"stopped after {stage.name} (--until)")
                     break
@@ -438,6 +493,19 @@ class Pipeline:
         outcome.summary = rec.info if rec else {}
         outcome.seconds = round(time.perf_counter() - t0, 1)
         return outcome
+
+    def _progress(self, stages: list[Stage], left: list[Stage], elapsed: float) -> str:
+        """``5/23 stages, 160 s so far, about 290 s left``: seconds per base epoch come from the training stage."""
+        done = len(stages) - len(left)
+        text = f"{done}/{len(stages)} stages, {elapsed:.0f} s so far"
+        train = self.run.stages.get("train")
+        if not left:
+            return text
+        if train is None or not self.recipe.train.epochs:
+            return text + "; a time estimate follows training"
+        per_epoch = max(train.seconds - 2.0, 0.0) / self.recipe.train.epochs
+        eta = sum(s.epochs * per_epoch + s.fixed_s for s in left if s.name not in self.run.stages)
+        return text + f", about {eta:.0f} s left (estimated)"
 
     def _prepare_folder(self, stage: Stage, key: str) -> None:
         """Empty the stage's folder unless it holds an interrupted run of this very work (then it resumes)."""
@@ -478,9 +546,10 @@ def _select(items: list[str], names: list[str], flag: str) -> set[str]:
     chosen: set[str] = set()
     for item in items:
         for part in (p.strip() for p in item.split(",") if p.strip()):
-            hits = [n for n in names if n == part or n.split(":", 1)[0] == part or n.split(":", 1)[-1] == part]
+            hits = [n for n in names if n == part or _family(n) == part or n.split(":", 1)[-1] == part
+                    or n.split(":", 1)[-1].split("@", 1)[0] == part]
             if not hits:
-                families = sorted({n.split(":", 1)[0] for n in names})
+                families = sorted({_family(n) for n in names})
                 raise ConfigError(f"{flag} {part!r} names no stage of this recipe",
                                   hint=f"a stage ({', '.join(names)}) or a family ({', '.join(families)})")
             chosen.update(hits)
@@ -511,6 +580,34 @@ def _deploy_available(kind: str) -> bool:
     return True
 
 
+def open_pipeline(recipe: Recipe, out: str | os.PathLike[str]) -> tuple[Pipeline, str | None]:
+    """The pipeline of ``recipe``, or of its ``fallback`` recipe when its data is not installed (and why).
+
+    The fallback runs in a sibling run directory named after the fallback recipe, so a digits run never
+    lands in a folder named for Fashion-MNIST.
+    """
+    from edgeprune.errors import DataNotFoundError
+    from edgeprune.recipe import load_recipe
+
+    pipe = Pipeline(recipe, out)
+    if recipe.fallback is None:
+        return pipe, None
+    try:
+        pipe.data  # noqa: B018 - loading the data is the check that it is there (and is kept for the run)
+    except DataNotFoundError as e:
+        path = (Path(recipe.source).parent if recipe.source else Path()) / recipe.fallback
+        fallback = load_recipe(path)
+        new_out = Path(out).parent / path.stem
+        how = e.hint.split(",")[0] if e.hint else "see the README"
+        note = (f"{recipe.data.name} is not installed ({how}): running the {fallback.data.name} recipe {path} "
+                f"instead, in {new_out}")
+        return Pipeline(fallback, new_out), note
+    return pipe, None
+
+
 def run_pipeline(recipe: Recipe, out: str | os.PathLike[str], **kwargs: Any) -> Outcome:
-    """Validate ``recipe`` and run (or resume) its pipeline in ``out``."""
-    return Pipeline(recipe, out).execute(**kwargs)
+    """Validate ``recipe`` and run (or resume) its pipeline in ``out`` (or its fallback's, see open_pipeline)."""
+    pipe, note = open_pipeline(recipe, out)
+    if note:
+        log(note)
+    return pipe.execute(**kwargs)

@@ -94,8 +94,12 @@ class DataSection:
     channels: int | None = None
     fraction: float = 1.0
     download: bool = False
+    sizes: list[int] | None = None  # (train, val, test) stratified subsets, e.g. the paper's [6000, 1000, 1000]
 
     def __post_init__(self) -> None:
+        if self.sizes is not None and (not isinstance(self.sizes, list) or len(self.sizes) != 3 or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in self.sizes)):
+            raise ConfigError(f"sizes = {self.sizes!r}: must be three positive integers [train, val, test]")
         if not self.name:
             raise ConfigError("name must name a dataset", hint="digits, mnist, fashionmnist, cifar10, stl10, imagefolder:PATH")
         if self.channels not in (None, 1, 3):
@@ -327,21 +331,33 @@ class DeploySection:
 
 @dataclass
 class ReportSection:
-    """Report options: how many test samples in the predictions grid."""
+    """Report options: samples in the predictions grid; a published table to print beside ours."""
 
     samples: int = 16
     title: str = ""
+    paper: dict[str, Any] = field(default_factory=dict)  # model -> {accuracy, params_removed}
+    paper_source: str = ""
+    paper_differs: str = ""  # what differs between the published setup and this run
 
     def __post_init__(self) -> None:
         if not isinstance(self.samples, int) or not 1 <= self.samples <= 64:
             raise ConfigError(f"samples = {self.samples!r}: must be an integer in 1..64")
+        if not isinstance(self.paper, dict):
+            raise ConfigError("paper must be a table of model = { accuracy = ..., params_removed = ... }")
+        for model, row in self.paper.items():
+            if not isinstance(row, dict) or set(row) - {"accuracy", "params_removed"} or "accuracy" not in row:
+                raise ConfigError(f"paper.{model} must read {{ accuracy = 0.9, params_removed = 0.5 }} "
+                                  "(params_removed optional)")
+            for key, value in row.items():
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+                    raise ConfigError(f"paper.{model}.{key} = {value!r}: must be a fraction in [0, 1]")
 
 
 SECTIONS: dict[str, type] = {
     "data": DataSection, "model": ModelSection, "train": TrainSection, "export": ExportSection,
     "bench": BenchSection, "claim": ClaimSection, "deploy": DeploySection, "report": ReportSection,
 }
-TOP_KEYS = ("name", "description", "seed", "variants", *SECTIONS)
+TOP_KEYS = ("name", "description", "seed", "seeds", "fallback", "extends", "variants", *SECTIONS)
 
 
 @dataclass
@@ -351,6 +367,8 @@ class Recipe:
     name: str
     description: str = ""
     seed: int = 0
+    seeds: list[int] | None = None  # repeat training and every variant per seed (the first one is exported and timed)
+    fallback: str | None = None  # a recipe (relative to this one) to run when this one's data is not installed
     data: DataSection = field(default_factory=DataSection)
     model: ModelSection = field(default_factory=ModelSection)
     train: TrainSection = field(default_factory=TrainSection)
@@ -365,6 +383,15 @@ class Recipe:
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"seed = {self.seed!r}: must be an integer")
+        if self.seeds is not None:
+            if not isinstance(self.seeds, list) or not self.seeds or not all(
+                    isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
+                raise ConfigError(f"seeds = {self.seeds!r}: must be a non-empty list of integers, e.g. [0, 1, 2]")
+            if len(set(self.seeds)) != len(self.seeds):
+                raise ConfigError(f"seeds = {self.seeds!r}: a seed is listed twice")
+            self.seed = self.seeds[0]
+        if self.fallback is not None and (not isinstance(self.fallback, str) or not self.fallback):
+            raise ConfigError(f"fallback = {self.fallback!r}: must name a recipe file")
         names = [self.model.label]
         for v in self.variants:
             if v.name in names:
@@ -386,6 +413,10 @@ class Recipe:
         if self.deploy.variant not in ("best", *known):
             raise ConfigError(f"deploy.variant = {self.deploy.variant!r} names no model",
                               hint=f"best or one of {', '.join(names)}")
+
+    def seed_list(self) -> list[int]:
+        """The seeds the pipeline repeats (``seeds``, or just ``seed``); the first is the primary one."""
+        return list(self.seeds) if self.seeds else [self.seed]
 
     @property
     def base(self) -> str:
@@ -449,21 +480,47 @@ def parse_recipe(table: dict[str, Any], source: str | None = None) -> Recipe:
         raise ConfigError("variants must be an array of tables: [[variants]]")
     variants = [_build(VariantSection, v, f"variants[{i}]") for i, v in enumerate(raw_variants)]
     try:
+        if "seed" in table and "seeds" in table:
+            raise ConfigError("set seed or seeds, not both", hint="seeds = [0, 1, 2] repeats every model per seed")
         return Recipe(name=table["name"], description=table.get("description", ""), seed=table.get("seed", 0),
-                      variants=variants, source=source, **sections)
+                      seeds=table.get("seeds"), fallback=table.get("fallback"), variants=variants, source=source,
+                      **sections)
     except ConfigError as e:
         raise ConfigError(f"recipe {table['name']!r}: {e.message}", hint=e.hint) from None
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a TOML recipe file."""
-    path = Path(path)
+def _read_table(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A recipe file's table, merged over the recipe it ``extends`` (sections key by key; variants replace)."""
     if not path.is_file():
         raise ConfigError(f"recipe {path} does not exist", hint="see recipes/ for examples, e.g. recipes/digits-vgg16.toml")
+    if path.resolve() in chain:
+        raise ConfigError(f"recipe {path} extends itself (through {', '.join(str(p) for p in chain)})")
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"recipe {path} is not valid TOML: {e}") from None
+    parent = table.pop("extends", None)
+    if parent is None:
+        return table
+    if not isinstance(parent, str):
+        raise ConfigError(f"recipe {path}: extends must name a recipe file, got {parent!r}")
+    merged = _read_table(path.parent / parent, (*chain, path.resolve()))
+    if "seeds" in table:
+        merged.pop("seed", None)
+    if "seed" in table:
+        merged.pop("seeds", None)
+    for key, value in table.items():
+        if key in SECTIONS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a TOML recipe file (and the one it ``extends``)."""
+    path = Path(path)
+    table = _read_table(path)
     try:
         return parse_recipe(table, source=str(path))
     except ConfigError as e:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from edgeprune.accuracy import Accuracy, wilson
 from edgeprune.data.bundle import DataBundle
 from edgeprune.devices import resolve_device
 from edgeprune.errors import ConfigError
@@ -66,6 +67,12 @@ class EvalResult:
     accuracy: float
     n: int
     confusion: list[list[int]]
+    predictions: list[int] = field(default_factory=list)  # per image, in loader order (paired comparisons)
+    labels: list[int] = field(default_factory=list)
+
+    def interval(self) -> Accuracy:
+        """The accuracy with its 95% Wilson interval."""
+        return wilson(round(self.accuracy * self.n), self.n)
 
     def rates(self) -> dict[str, float]:
         """Macro-averaged TPR, TNR, FPR, FNR over classes (one-vs-rest), as the seed papers tabulate."""
@@ -129,10 +136,12 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str | torch.device = 
     model.train(was_training)
     k = num_classes or (out.shape[1] if n else 0)
     cm = torch.zeros(k, k, dtype=torch.int64)
+    pred = torch.cat(preds) if n else torch.zeros(0, dtype=torch.int64)
+    true = torch.cat(trues) if n else torch.zeros(0, dtype=torch.int64)
     if n:
-        idx = torch.cat(trues) * k + torch.cat(preds)
-        cm = torch.bincount(idx, minlength=k * k).reshape(k, k)
-    return EvalResult(loss=total_loss / max(n, 1), accuracy=correct / max(n, 1), n=n, confusion=cm.tolist())
+        cm = torch.bincount(true * k + pred, minlength=k * k).reshape(k, k)
+    return EvalResult(loss=total_loss / max(n, 1), accuracy=correct / max(n, 1), n=n, confusion=cm.tolist(),
+                      predictions=pred.tolist(), labels=true.tolist())
 
 
 def classifier_head(model: nn.Module) -> nn.Module:

@@ -315,3 +315,4 @@ def _fill_accuracy(rows: list[BenchRow], sources: list[Source], cache: Path, dat
                 r.runtime["accuracy_error"] = f"{type(e).__name__}: {_line(e)}"
                 done[key] = None
         r.accuracy = done[key]
+        r.accuracy_n = len(ys) if done[key] is not None else None

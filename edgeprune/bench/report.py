@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgeprune.accuracy import interval_text
 from edgeprune.bench.rows import BenchReport, BenchRow
 
 __all__ = ["markdown", "plot_p50", "write_reports"]
@@ -75,7 +76,7 @@ def markdown(report: BenchReport) -> str:
              f"≥{s['preset']['min_time_s']} s per model), batch {s['batch']}; models interleaved in rounds per cell; "
              "speedup = ratio of medians, 95% bootstrap interval over rounds; MACs ratio is the ideal.",
              *_device_lines(report.rows), "",
-             "| model | format | backend | profile | threads | status | size | peak RSS | params | MACs | accuracy "
+             "| model | format | backend | profile | threads | status | size | peak RSS | params | MACs | accuracy [95% CI] "
              "| p50 ms | p90 ms | CV | speedup [95% CI] | MACs ratio | efficiency |",
              "|---|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for r in report.rows:
@@ -83,7 +84,7 @@ def markdown(report: BenchReport) -> str:
         lines.append(
             f"| {r.variant} | {r.format or '?'} {r.precision} | {r.backend} {r.backend_version or ''} | {r.profile} "
             f"| {r.threads} | {status} | {_mb(r.size_bytes)} | {_mb(r.peak_rss_bytes)} | {_count(r.params)} "
-            f"| {_count(r.macs)} | {_num(r.accuracy, '.4f')} | {_num(r.p50_ms, '.3f')} | {_num(r.p90_ms, '.3f')} "
+            f"| {_count(r.macs)} | {interval_text(r.accuracy, r.accuracy_n)} | {_num(r.p50_ms, '.3f')} | {_num(r.p90_ms, '.3f')} "
             f"| {_num(r.cv, '.2f')} | {speedup_text(r)} | {_num(r.macs_ratio, '.2f')} | {_num(r.efficiency, '.2f')} |")
     if s.get("claim") is not None:
         verdict = "PASSED" if report.claim_passed else "FAILED"

@@ -29,6 +29,7 @@ class BenchRow:
     params: int | None = None
     macs: int | None = None
     accuracy: float | None = None
+    accuracy_n: int | None = None  # test images behind ``accuracy`` (for its interval)
     init_ms: float | None = None
     first_ms: float | None = None
     p50_ms: float | None = None

@@ -10,12 +10,26 @@ def add_data_args(parser: argparse.ArgumentParser, default: str | None = "digits
     g = parser.add_argument_group("data")
     g.add_argument("--data", default=default, metavar="NAME",
                    help="digits (embedded), mnist, fashionmnist, cifar10, stl10 or imagefolder:PATH (default: %(default)s)")
-    g.add_argument("--data-root", default=None, metavar="DIR", help="where torchvision datasets live (default: $EDGEPRUNE_DATA or ./data)")
+    g.add_argument("--data-root", default=None, metavar="DIR",
+                   help="where datasets live; searched before $EDGEPRUNE_DATA, ./data and /usr/share/datasets "
+                        "(Debian's dataset-fashion-mnist)")
     g.add_argument("--input-size", type=int, default=None, metavar="PX", help="resize inputs to PX x PX (default: 32; 224 for imagefolder)")
     g.add_argument("--channels", type=int, choices=(1, 3), default=None, help="input channels (default: the dataset's own)")
     g.add_argument("--fraction", type=float, default=1.0, help="stratified fraction of the dataset to use (papers: 0.1)")
+    g.add_argument("--sizes", type=_sizes, default=None, metavar="TRAIN,VAL,TEST",
+                   help="stratified subsets of exactly these sizes, val carved from train (the Reg+OBD paper: 6000,1000,1000)")
     g.add_argument("--download", action="store_true", help="allow torchvision to download the dataset (needs a network)")
     g.add_argument("--seed", type=int, default=0, help="seed for splits, init and shuffling (default: %(default)s)")
+
+
+def _sizes(text: str) -> tuple[int, int, int]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if len(sizes) != 3 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not three positive integers TRAIN,VAL,TEST (e.g. 6000,1000,1000)")
+    return sizes  # type: ignore[return-value]
 
 
 def load_data_from_args(args: argparse.Namespace, **overrides):
@@ -23,7 +37,7 @@ def load_data_from_args(args: argparse.Namespace, **overrides):
     from edgeprune.data import load_data
 
     kwargs = {"root": args.data_root, "input_size": args.input_size, "channels": args.channels,
-              "seed": args.seed, "fraction": args.fraction, "download": args.download}
+              "seed": args.seed, "fraction": args.fraction, "download": args.download, "sizes": args.sizes}
     kwargs.update(overrides)
     return load_data(args.data, **kwargs)
 

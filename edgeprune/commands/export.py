@@ -34,6 +34,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, print where the files are and the parity/accuracy figures."""
+    from edgeprune.accuracy import interval_text
     from edgeprune.commands.common import load_data_from_args
     from edgeprune.errors import ConfigError
     from edgeprune.export import export
@@ -58,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
               f"(tolerance {worst['tolerance']:.0e}), top-1 agreement {min(r['top1_agreement'] for r in rows):.0%}")
     acc = result.get("accuracy")
     if acc:
-        line = f"test accuracy fp32 {acc['ort_fp32']:.4f}"
+        line = f"test accuracy fp32 {interval_text(acc['ort_fp32'], acc['n'])}"
         if "ort_int8" in acc:
-            line += f", int8 {acc['ort_int8']:.4f} ({acc['int8_minus_fp32_points']:+.2f} points)"
+            line += f", int8 {interval_text(acc['ort_int8'], acc['n'])} ({acc['int8_minus_fp32_points']:+.2f} points)"
+        line += " (95% Wilson)"
         print(line)
     print(f"wrote {args.out}/export.json and export.md")
     return 0

@@ -34,16 +34,21 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate the recipe, run or resume the pipeline, print where the report is and the verdict."""
     import dataclasses
+    import sys
     from pathlib import Path
 
-    from edgeprune.pipeline import Pipeline
+    from edgeprune.pipeline import open_pipeline
     from edgeprune.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
     if args.device:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, device=args.device))
-    out = Path(args.out) if args.out else Path("runs") / Path(args.recipe).stem
-    pipe = Pipeline(recipe, out)
+    pipe, note = open_pipeline(recipe, Path(args.out) if args.out else Path("runs") / Path(args.recipe).stem)
+    if note:
+        print(note, file=sys.stderr)
+    if args.device and pipe.recipe is not recipe:
+        pipe.recipe.train.device = args.device
+    out = pipe.run.root
     if args.list:
         return _list(pipe)
     outcome = pipe.execute(only=args.only, force=args.force, until=args.until)

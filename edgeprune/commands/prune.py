@@ -80,11 +80,13 @@ def run(args: argparse.Namespace) -> int:
                   train_config=train_config_from_args(args), out=args.out, **options)
     from pathlib import Path
 
+    from edgeprune.accuracy import interval_text
     from edgeprune.fileio import read_json
 
     report = read_json(Path(args.out) / "prune.json")
     print(f"{args.method}: params {count_params(model):,} ({report['after']['params'] / report['before']['params']:.1%}), "
           f"MACs {count_macs(model, spec.input_shape):,} ({report['after']['macs'] / report['before']['macs']:.1%}), "
-          f"test accuracy {report['accuracy_before']:.4f} -> {report['accuracy_final']:.4f}; "
+          f"test accuracy {interval_text(report['accuracy_before'], report['test_n'])} -> "
+          f"{interval_text(report['accuracy_final'], report['test_n'])} (95% Wilson); "
           f"checkpoint {Path(args.out) / 'model.safetensors'}")
     return 0

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from edgeprune import api
+    from edgeprune.accuracy import interval_text
     from edgeprune.train import is_main_process, seed_everything
 
     out = Path(args.out)
@@ -63,5 +64,6 @@ def run(args: argparse.Namespace) -> int:
     summary = api.fit(model, data, cfg, out=out)
     if is_main_process():
         test = summary["test"]
-        print(f"test accuracy {test['accuracy']:.4f} on {test['n']} samples; checkpoint {out / 'model.safetensors'}")
+        print(f"test accuracy {interval_text(test['accuracy'], test['n'])} (95% Wilson) on {test['n']} images; "
+              f"checkpoint {out / 'model.safetensors'}")
     return 0

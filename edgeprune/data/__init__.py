@@ -11,13 +11,26 @@ DATASETS = ("digits", "mnist", "fashionmnist", "cifar10", "stl10", "imagefolder:
 
 
 def load_data(name: str = "digits", root: str | Path | None = None, input_size: int | None = None,
-              channels: int | None = None, seed: int = 0, fraction: float = 1.0, download: bool = False) -> DataBundle:
-    """Load a dataset by name (see ``DATASETS``) into train/val/test splits with one normalization."""
+              channels: int | None = None, seed: int = 0, fraction: float = 1.0, download: bool = False,
+              sizes: tuple[int, int, int] | None = None) -> DataBundle:
+    """Load a dataset by name (see ``DATASETS``) into train/val/test splits with one normalization.
+
+    ``sizes`` = (train, val, test) draws stratified, disjoint subsets of exactly those sizes from a
+    torchvision dataset (the Reg+OBD paper's protocol: 6000, 1000, 1000).
+    """
     if channels not in (None, 1, 3):
         raise ConfigError(f"channels must be 1 or 3, got {channels}")
     if not 0.0 < fraction <= 1.0:
         raise ConfigError(f"fraction must be in (0, 1], got {fraction}")
     key = name.lower()
+    if sizes is not None:
+        sizes = tuple(sizes)  # type: ignore[assignment]
+        if len(sizes) != 3 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+            raise ConfigError(f"sizes must be three positive integers (train, val, test), got {list(sizes)}")
+        if fraction != 1.0:
+            raise ConfigError("sizes and fraction both choose a subset: set one of them")
+        if key == "digits" or key.startswith("imagefolder:"):
+            raise ConfigError(f"sizes applies to mnist, fashionmnist, cifar10 and stl10, not {name}")
     if key == "digits":
         from edgeprune.data.digits import load_digits_bundle
 
@@ -30,7 +43,7 @@ def load_data(name: str = "digits", root: str | Path | None = None, input_size: 
 
     if key in NATIVE_CHANNELS:
         return load_torchvision_bundle(key, root=root, input_size=input_size or 32, channels=channels,
-                                       fraction=fraction, seed=seed, download=download)
+                                       fraction=fraction, seed=seed, download=download, sizes=sizes)
     raise ConfigError(f"unknown dataset {name!r}", hint=f"one of {', '.join(DATASETS)}")
 
 

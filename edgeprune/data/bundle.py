@@ -67,3 +67,28 @@ def stratified_split(targets: np.ndarray, fractions: tuple[float, ...], seed: in
 def subset(dataset: Dataset, indices: np.ndarray) -> Subset:
     """A Subset that remembers its indices (tests check disjointness through them)."""
     return Subset(dataset, indices.tolist())
+
+
+def stratified_sample(targets: np.ndarray, sizes: tuple[int, ...], seed: int = 0) -> list[np.ndarray]:
+    """Disjoint index sets of exactly ``sizes`` items, each with the class mix of ``targets``, deterministically."""
+    targets = np.asarray(targets)
+    if sum(sizes) > len(targets):
+        raise ConfigError(f"sizes {list(sizes)} ask for {sum(sizes)} items but the split holds {len(targets)}")
+    classes, counts = np.unique(targets, return_counts=True)
+    quotas = np.zeros((len(sizes), len(classes)), dtype=np.int64)
+    for s, n in enumerate(sizes):  # largest remainder: per-class shares that add up to n exactly
+        share = counts * n / len(targets)
+        quotas[s] = np.floor(share).astype(np.int64)
+        for c in np.argsort(-(share - quotas[s]), kind="stable")[: n - quotas[s].sum()]:
+            quotas[s, c] += 1
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[] for _ in sizes]
+    for c, cls in enumerate(classes):
+        idx = np.flatnonzero(targets == cls)
+        rng.shuffle(idx)
+        bounds = np.cumsum((0, *quotas[:, c]))
+        if bounds[-1] > len(idx):
+            raise ConfigError(f"class {cls} has {len(idx)} items, too few for sizes {list(sizes)}")
+        for s in range(len(sizes)):
+            parts[s].extend(idx[bounds[s]:bounds[s + 1]].tolist())
+    return [np.sort(np.asarray(p, dtype=np.int64)) for p in parts]

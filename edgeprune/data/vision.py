@@ -1,4 +1,4 @@
-"""torchvision datasets (MNIST, FashionMNIST, CIFAR10, STL10) and ImageFolder trees, read from disk only."""
+"""MNIST, FashionMNIST (idx files), CIFAR10, STL10 (torchvision's formats) and ImageFolder trees, from disk only."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from edgeprune.data.bundle import DataBundle, stratified_split, subset
+from edgeprune.data.bundle import DataBundle, stratified_sample, stratified_split, subset
+from edgeprune.data.idx import LAYOUTS, load_idx
+from edgeprune.data.tensors import ImageTensors, resize_uint8
 from edgeprune.errors import ConfigError, DataNotFoundError
 
 # One set of statistics per dataset, applied to train, val and test alike (per source channel).
@@ -20,9 +22,14 @@ STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "stl10": ((0.4467, 0.4398, 0.4066), (0.2603, 0.2566, 0.2713)),
 }
 NATIVE_CHANNELS = {"mnist": 1, "fashionmnist": 1, "cifar10": 3, "stl10": 3}
-HOW_TO_PROVIDE = {
-    "mnist": "copy train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte into {root}/MNIST/raw/",
-    "fashionmnist": "copy the four FashionMNIST idx files (train-images-idx3-ubyte, ...) into {root}/FashionMNIST/raw/",
+CLASSES = {
+    "mnist": [str(i) for i in range(10)],
+    "fashionmnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                     "Ankle boot"],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+    "stl10": ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"],
+}
+HOW_TO_PROVIDE = {  # mnist and fashionmnist: edgeprune.data.idx says where it looked
     "cifar10": "extract cifar-10-python.tar.gz into {root}/ (giving {root}/cifar-10-batches-py/)",
     "stl10": "extract stl10_binary.tar.gz into {root}/ (giving {root}/stl10_binary/)",
 }
@@ -56,51 +63,76 @@ def image_transform(input_size: int, channels: int, mean: list[float], std: list
     ])
 
 
-def _targets(ds: Dataset) -> np.ndarray:
-    for attr in ("targets", "labels"):
-        if hasattr(ds, attr):
-            return np.asarray(getattr(ds, attr))
-    raise ConfigError(f"{type(ds).__name__} exposes no targets")
-
-
 def _limit(targets: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     if fraction >= 1.0:
         return np.arange(len(targets))
     return stratified_split(targets, (fraction,), seed=seed)[0]
 
 
-def load_torchvision_bundle(name: str, root: str | Path | None = None, input_size: int = 32,
-                            channels: int | None = None, val: float = 0.1, fraction: float = 1.0,
-                            seed: int = 0, download: bool = False) -> DataBundle:
-    """A torchvision dataset from disk; val carved from train (disjoint), test from the test split."""
+def _read_torchvision(name: str, root: Path, download: bool) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], Path]:
+    """Train and test as (uint8 N x C x H x W or N x H x W, int64 labels), read once from disk."""
+    if name in LAYOUTS:
+        try:
+            return load_idx(name, root)
+        except DataNotFoundError:
+            if not download:
+                raise
+        import torchvision.datasets as tvd
+
+        cls = {"mnist": tvd.MNIST, "fashionmnist": tvd.FashionMNIST}[name]
+        cls(str(root), train=True, download=True)
+        cls(str(root), train=False, download=True)
+        return load_idx(name, root)
     import torchvision.datasets as tvd
 
-    root = Path(root) if root else default_root()
-    channels = channels or NATIVE_CHANNELS[name]
-    mean, std = channel_stats(STATS[name], channels)
-    tf = image_transform(input_size, channels, mean, std)
-    cls = {"mnist": tvd.MNIST, "fashionmnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10, "stl10": tvd.STL10}[name]
     try:
         if name == "stl10":
-            train_full = cls(str(root), split="train", transform=tf, download=download)
-            test_full = cls(str(root), split="test", transform=tf, download=download)
-        else:
-            train_full = cls(str(root), train=True, transform=tf, download=download)
-            test_full = cls(str(root), train=False, transform=tf, download=download)
+            parts = {s: tvd.STL10(str(root), split=s, download=download) for s in ("train", "test")}
+            return {s: (d.data, np.asarray(d.labels, dtype=np.int64)) for s, d in parts.items()}, root
+        parts = {s: tvd.CIFAR10(str(root), train=s == "train", download=download) for s in ("train", "test")}
+        return {s: (d.data.transpose(0, 3, 1, 2), np.asarray(d.targets, dtype=np.int64)) for s, d in parts.items()}, root
     except (RuntimeError, FileNotFoundError, OSError) as e:
         raise DataNotFoundError(
             f"{name} is not on disk under {root} and edgeprune never downloads unless asked",
             hint=HOW_TO_PROVIDE[name].format(root=root) + ", pass --data-root DIR, or add --download on a connected machine",
         ) from e
-    t_train = _targets(train_full)
-    pool = _limit(t_train, fraction, seed)
-    tr, va = stratified_split(t_train[pool], (1.0 - val, val), seed=seed)
-    te = _limit(_targets(test_full), fraction, seed)
+
+
+def load_torchvision_bundle(name: str, root: str | Path | None = None, input_size: int = 32,
+                            channels: int | None = None, val: float = 0.1, fraction: float = 1.0,
+                            seed: int = 0, download: bool = False,
+                            sizes: tuple[int, int, int] | None = None) -> DataBundle:
+    """A torchvision dataset from disk, decoded once into tensors at ``input_size``.
+
+    Validation is carved from train (disjoint), test comes from the test split; ``sizes`` = (train, val,
+    test) draws stratified subsets of exactly those sizes (the Reg+OBD paper: 6000, 1000, 1000),
+    otherwise ``fraction`` of each split with ``val`` of the training part held out.
+    """
+    root = Path(root) if root else default_root()
+    channels = channels or NATIVE_CHANNELS[name]
+    mean, std = channel_stats(STATS[name], channels)
+    splits, found = _read_torchvision(name, root, download)
+    t_train, t_test = splits["train"][1], splits["test"][1]
+    if sizes is not None:
+        tr, va = stratified_sample(t_train, sizes[:2], seed=seed)
+        (te,) = stratified_sample(t_test, sizes[2:], seed=seed)
+    else:
+        pool = _limit(t_train, fraction, seed)
+        tr, va = (pool[p] for p in stratified_split(t_train[pool], (1.0 - val, val), seed=seed))
+        te = _limit(t_test, fraction, seed)
+
+    def part(split: str, idx: np.ndarray) -> ImageTensors:
+        images, targets = splits[split]
+        x = torch.from_numpy(np.ascontiguousarray(images[idx]))
+        x = x.unsqueeze(1) if x.ndim == 3 else x
+        return ImageTensors(resize_uint8(x, input_size), torch.from_numpy(targets[idx]), channels, mean, std, idx)
+
     return DataBundle(
-        name=name, train=subset(train_full, pool[tr]), val=subset(train_full, pool[va]), test=subset(test_full, te),
-        labels=list(getattr(train_full, "classes", [str(i) for i in range(int(t_train.max()) + 1)])),
+        name=name, train=part("train", tr), val=part("train", va), test=part("test", te),
+        labels=list(CLASSES.get(name, [str(i) for i in range(int(t_train.max()) + 1)])),
         input_shape=(channels, input_size, input_size), mean=mean, std=std,
-        info={"root": str(root), "sizes": [len(tr), len(va), len(te)], "fraction": fraction, "seed": seed},
+        info={"root": str(found), "sizes": [len(tr), len(va), len(te)], "fraction": fraction, "seed": seed,
+              "protocol": f"stratified subsets {list(sizes)}" if sizes else f"fraction {fraction}, val {val}"},
     )
 
 

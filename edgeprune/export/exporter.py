@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from edgeprune.errors import ConfigError
@@ -159,15 +160,19 @@ def _accuracy(model: nn.Module, bundle, targets) -> dict[str, Any]:
     for t in targets:
         if t.artifact in ("model.sim.onnx", "model.int8.onnx") and t.backend == "ort":
             runners[f"ort_{t.precision}"] = runner_for("ort", t.path)
-    correct = dict.fromkeys(runners, 0)
-    n = 0
+    preds: dict[str, list[int]] = {k: [] for k in runners}
+    labels: list[int] = []
     loader = bundle.loader("test", 256, shuffle=False)
     for x, y in track(loader, "test accuracy", total=len(loader)):
-        xb, yb = x.numpy(), y.numpy()
-        n += len(yb)
+        xb = x.numpy()
+        labels += y.tolist()
         for key, run in runners.items():
-            correct[key] += int((run(xb).argmax(1) == yb).sum())
-    result: dict[str, Any] = {"split": "test", "n": n, **{k: c / max(n, 1) for k, c in correct.items()}}
+            preds[key] += run(xb).argmax(1).tolist()
+    n = len(labels)
+    truth = np.asarray(labels)
+    result: dict[str, Any] = {"split": "test", "n": n,
+                              **{k: float((np.asarray(p) == truth).mean()) if n else 0.0 for k, p in preds.items()},
+                              "predictions": preds, "labels": labels}
     if "ort_int8" in result:
         result["int8_minus_fp32_points"] = round(100 * (result["ort_int8"] - result["ort_fp32"]), 3)
     return result

@@ -34,12 +34,17 @@ def export_markdown(r: dict[str, Any]) -> str:
                      f"{p['max_abs_diff']:.2e} | {p['rel_diff']:.2e} | {p['top1_agreement']:.1%} | {ok} |")
     acc = r.get("accuracy")
     if acc:
-        lines += ["", f"Test accuracy on {r['data']} ({acc['n']} samples):", ""]
+        from edgeprune.accuracy import paired_predictions, wilson
+
+        lines += ["", f"Test accuracy on {r['data']} ({acc['n']} images, 95% Wilson interval):", ""]
         for key in ("torch_fp32", "ort_fp32", "ort_int8"):
             if key in acc:
-                lines.append(f"- {key.replace('_', ' ')}: {acc[key]:.4f}")
-        if "int8_minus_fp32_points" in acc:
-            lines.append(f"- INT8 - FP32: {acc['int8_minus_fp32_points']:+.2f} points")
+                lines.append(f"- {key.replace('_', ' ')}: {wilson(round(acc[key] * acc['n']), acc['n']).text()}")
+        pred = acc.get("predictions", {})
+        if "ort_int8" in pred and "ort_fp32" in pred:
+            d = paired_predictions(pred["ort_fp32"], pred["ort_int8"], acc["labels"])
+            lines.append(f"- INT8 - FP32, paired on the same images (exact McNemar): {d.text()}, "
+                         f"{'distinguishable from noise' if d.distinguishable else 'within noise'} (p = {d.p_value:.2g})")
     v = r["versions"]
     lines += ["", "Versions: " + ", ".join(f"{k} {v[k]}" for k in v if v[k]), ""]
     return "\n".join(lines)

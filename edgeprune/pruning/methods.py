@@ -17,6 +17,7 @@ from typing import Any
 
 from torch import nn
 
+from edgeprune.accuracy import interval_text
 from edgeprune.data import DataBundle
 from edgeprune.errors import ConfigError
 from edgeprune.fileio import read_json, sha256_file, write_json
@@ -219,9 +220,11 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
                                "steps": steps, "finetune_epochs": finetune_epochs, "options": dataclasses.asdict(opts),
                                "parent_sha256": parent_sha, "before": before,
                                "after": model_summary(work, spec.input_shape), "accuracy_before": acc_before,
-                               "accuracy_final": acc_final, "history": history, "seconds": seconds})
+                               "accuracy_final": acc_final, "test_n": len(data.test) if data is not None else None,
+                               "history": history, "seconds": seconds})
     if data is not None:
-        log(f"{method}: test accuracy {acc_before:.4f} -> {acc_final:.4f}")
+        n = len(data.test)
+        log(f"{method}: test accuracy {interval_text(acc_before, n)} -> {interval_text(acc_final, n)} (95% Wilson)")
     return work
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from edgeprune.accuracy import interval_text
 from edgeprune.data import DataBundle
 from edgeprune.errors import ConfigError
 from edgeprune.fileio import read_json, write_json
@@ -158,9 +159,11 @@ def run_schedule(model: nn.Module, sched: Schedule, data: DataBundle, out: Path 
                "accuracy_pruned": acc_pruned,
                "accuracy_finetuned": accuracy(pruned, data, device) if sched.finetune.epochs > 0 else None,
                "seconds": times}
+        n_test = len(data.test) if data is not None else None
         log(f"step {step}/{sched.steps}: params {row['params']:,}, MACs {row['macs']:,}, "
-            + (f"accuracy {acc_pruned:.4f} after pruning" if acc_pruned is not None else "")
-            + (f", {row['accuracy_finetuned']:.4f} after fine-tuning" if row["accuracy_finetuned"] is not None else ""))
+            + (f"accuracy {interval_text(acc_pruned, n_test)} after pruning" if acc_pruned is not None else "")
+            + (f", {interval_text(row['accuracy_finetuned'], n_test)} after fine-tuning"
+               if row["accuracy_finetuned"] is not None else ""))
         history.append(row)
         model = pruned
         if out is not None:

@@ -7,13 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from edgeprune.fileio import read_json, write_json, write_text
-from edgeprune.report.analysis import INT8_SUFFIX, analyse
+from edgeprune.report.accuracy import CLAIM_RULE, RULE, SEED_RULE
+from edgeprune.report.analysis import INT8_SUFFIX, RECOMMEND_RULE, analyse
 from edgeprune.report.tables import (
+    accuracy_table,
     claim_table,
     edge_rows,
     edge_table,
+    pairwise_table,
     paper_rows,
     paper_table,
+    published_table,
+    ranking_lines,
     recommendation_lines,
 )
 
@@ -94,6 +99,8 @@ def render_report(run, recipe, data) -> tuple[list[Path], dict[str, Any]]:
     report_json = {
         "recipe": recipe.to_dict(), "run": str(root), "summary": summary, "models": paper, "edge": edge,
         "claims": a.get("checks", {}), "eligible": a.get("eligible", []), "env": a.get("env", {}),
+        "accuracy": a.get("accuracy", []), "pairwise": a.get("pairwise", {}), "ranking": a.get("ranking", []),
+        "rules": {"paired": RULE, "seeds": SEED_RULE, "claim_accuracy": CLAIM_RULE, "recommendation": RECOMMEND_RULE},
         "figures": {k: str(p.relative_to(root)) for k, p in figs.items()},
         "stages": {name: {"seconds": rec.seconds, "finished": rec.finished, "runs": rec.runs}
                    for name, rec in run.stages.items()},
@@ -114,17 +121,41 @@ def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
              f"{recipe.train.epochs} epochs. Claim checked: at least **{c.speedup:g}x** faster with at most "
              f"**{c.max_accuracy_drop:g}** points less test accuracy, on {', '.join(c.on)}.", ""]
     lines += ["## Verdict", "", (f"**{a['verdict']}**" if a.get("verdict") else "No verdict: the bench has not run."), ""]
+    acc_rows = a.get("accuracy") or []
+    seeds = recipe.seed_list()
     if a.get("checks"):
+        paired_text = {r["model"]: r["vs_base_text"] for r in acc_rows}
         lines += ["### Every variant against the claim", "",
-                  claim_table(a["checks"], a["evals"], recipe.base, c.speedup, c.max_accuracy_drop), "",
-                  "A claim holds only when the lower bound of the 95% interval clears it, and the variant is within "
-                  "the accuracy bound. `fastest` picks, per variant, the CPU runtime on which it runs fastest; the "
+                  claim_table(a["checks"], a["evals"], recipe.base, c.speedup, c.max_accuracy_drop, paired_text), "",
+                  "A speed claim holds only when the lower bound of the 95% interval clears it; " + CLAIM_RULE + ". "
+                  "`fastest` picks, per variant, the CPU runtime on which it runs fastest; the "
                   "speedup is always against the unpruned model on that same runtime, profile and thread count.", ""]
     lines += ["## Recommendation per target", "",
-              *(recommendation_lines(a.get("recommendations", {})) or ["- not measured"]), ""]
+              *(recommendation_lines(a.get("recommendations", {})) or ["- not measured"]), "",
+              f"Rule: {RECOMMEND_RULE}.", ""]
+    if acc_rows:
+        n = next((r["n"] for r in acc_rows if r.get("n")), None)
+        lines += ["## Accuracy", "",
+                  f"{n} test images" + (f", seeds {', '.join(map(str, seeds))} (seed {seeds[0]}'s models are the ones "
+                                        "exported and timed; the data split is the same for every seed)"
+                                        if len(seeds) > 1 else f", seed {seeds[0]}") + ".", "",
+                  accuracy_table(acc_rows, recipe.base), "",
+                  f"Intervals: 95% Wilson score for an accuracy; {RULE}" + (f"; {SEED_RULE}" if len(seeds) > 1 else "")
+                  + ".", ""]
+    if a.get("ranking"):
+        lines += ["### Pruning criteria ranked by accuracy", "", *ranking_lines(a["ranking"]), ""]
+    if a.get("pairwise") and len(a["pairwise"]) > 1:
+        lines += ["### Every two pruned variants, paired on the same images", "", pairwise_table(a["pairwise"]), "",
+                  "`*`: the difference is beyond noise (exact McNemar, 95%).", ""]
+    if recipe.report.paper:
+        lines += ["## The paper's table beside ours", "", published_table(recipe.report.paper, acc_rows, paper), ""]
+        if recipe.report.paper_source:
+            lines += [f"Published figures: {recipe.report.paper_source}.", ""]
+        if recipe.report.paper_differs:
+            lines += [f"What differs: {recipe.report.paper_differs.strip()}", ""]
     lines += ["## Models (the papers' table)", "",
               paper_table(paper) if paper else "No model has been evaluated yet.", "",
-              "Accuracy on the test split; TPR/TNR/FPR/FNR macro-averaged one-vs-rest; pruned params = "
+              "Accuracy on the test split with its 95% Wilson interval; TPR/TNR/FPR/FNR macro-averaged one-vs-rest; pruned params = "
               "1 − params/params of the base model; near-zero = weights with |w| < 1e-4; ONNX = simplified FP32 file.", ""]
     variants = {v.name: v for v in recipe.variants}
     if variants:

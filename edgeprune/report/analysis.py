@@ -76,21 +76,45 @@ def load_bench(run_root: Path) -> dict[str, Any]:
     return data
 
 
-def load_evals(run_root: Path, names: list[str]) -> dict[str, dict[str, Any]]:
-    """eval.json of every model (and INT8 accuracy from export.json as NAME-int8)."""
+def load_evals(run_root: Path, names: list[str], seeds: list[int] | None = None) -> dict[str, dict[str, Any]]:
+    """eval.json of every model (and INT8 accuracy from export.json as NAME-int8).
+
+    With repeat ``seeds`` (the primary seed first), each model also carries ``seed_evals`` (seed ->
+    eval.json) and ``accuracy_mean``, the mean over the seeds that have finished.
+    """
     out: dict[str, dict[str, Any]] = {}
+    seeds = seeds or []
     for name in names:
         p = run_root / "models" / name / "eval.json"
         if p.exists():
             out[name] = read_json(p)
+        if name in out and len(seeds) > 1:
+            per_seed = {seeds[0]: out[name]}
+            for s in seeds[1:]:
+                q = run_root / "seeds" / f"seed-{s}" / name / "eval.json"
+                if q.exists():
+                    per_seed[s] = read_json(q)
+            out[name]["seed_evals"] = per_seed
+            out[name]["accuracy_mean"] = sum(e["accuracy"] for e in per_seed.values()) / len(per_seed)
         e = run_root / "export" / name / "export.json"
         if name in out and e.exists():
-            acc = int8_accuracy(read_json(e))
+            info = read_json(e)
+            acc = int8_accuracy(info)
             if acc is not None:
-                out[name + INT8_SUFFIX] = {**out[name], "name": name + INT8_SUFFIX, "accuracy": acc, "int8": True,
+                int8 = {k: v for k, v in out[name].items() if k not in ("seed_evals", "accuracy_mean")}
+                pred = ((info.get("accuracy") or {}).get("predictions") or {}).get("ort_int8")
+                n = (info.get("accuracy") or {}).get("n")
+                out[name + INT8_SUFFIX] = {**int8, "name": name + INT8_SUFFIX, "accuracy": acc, "int8": True,
                                            "confusion": None, "tpr": None, "tnr": None, "fpr": None, "fnr": None,
-                                           "near_zero": None, "checkpoint_bytes": None}
+                                           "near_zero": None, "checkpoint_bytes": None, "n": n or int8.get("n"),
+                                           "test_pred": pred,
+                                           "test_true": (info.get("accuracy") or {}).get("labels") if pred else None}
     return out
+
+
+def mean_accuracy(e: dict[str, Any]) -> float:
+    """A model's accuracy: the mean over seeds when the recipe repeats them, else its one measurement."""
+    return float(e.get("accuracy_mean", e["accuracy"]))
 
 
 def int8_accuracy(export_info: dict[str, Any]) -> float | None:
@@ -106,8 +130,9 @@ def int8_accuracy(export_info: dict[str, Any]) -> float | None:
 
 # ---------------------------------------------------------------- analysis
 def drop_points(evals: dict[str, dict[str, Any]], base: str, name: str) -> float:
-    """Accuracy lost vs the base model, in percentage points (negative: gained)."""
-    return 100.0 * (evals[base]["accuracy"] - evals[name]["accuracy"])
+    """Accuracy lost vs the base model, in percentage points (negative: gained): the point estimate of the
+    paired difference on the same test images, averaged over seeds when there are several."""
+    return 100.0 * (mean_accuracy(evals[base]) - mean_accuracy(evals[name]))
 
 
 def pruned(evals: dict[str, dict[str, Any]], base: str) -> list[str]:
@@ -163,7 +188,7 @@ def analyse(run, recipe) -> dict[str, Any]:
     """Everything the report states: evals, rows, claim checks, best variant, verdict, recommendations."""
     root = Path(run.root)
     names = recipe.names()
-    evals = load_evals(root, names)
+    evals = load_evals(root, names, recipe.seed_list())
     bench = load_bench(root)
     rows = bench["rows"]
     result: dict[str, Any] = {"evals": evals, "rows": rows, "env": bench.get("env", {}),
@@ -192,6 +217,11 @@ def analyse(run, recipe) -> dict[str, Any]:
         result["holds"] = holds
         result["verdict"] = verdict_sentence(best, checks[best], evals, recipe, holds)
     result["recommendations"] = recommend(rows, evals, recipe)
+    from edgeprune.report.accuracy import accuracy_rows, pairwise, ranking
+
+    result["accuracy"] = accuracy_rows(evals, recipe.base)
+    result["pairwise"] = pairwise(evals, recipe.base)
+    result["ranking"] = ranking(evals, recipe.base)
     return result
 
 
@@ -223,8 +253,12 @@ TARGETS = {
 }
 
 
+RECOMMEND_RULE = ("per target, the setup with the lowest measured p50 among the models within the accuracy bound; "
+                  "models whose accuracy is within noise of it are named as ties (broken by speed)")
+
+
 def recommend(rows, evals, recipe) -> dict[str, dict[str, Any]]:
-    """Per target: the fastest measured (variant, runtime, threads) within the accuracy bound."""
+    """Per target: the fastest measured (variant, runtime, threads) within the accuracy bound, with its ties."""
     bound = recipe.claim.max_accuracy_drop
     ok = {n for n in evals if not n.endswith(INT8_SUFFIX) and drop_points(evals, recipe.base, n) <= bound + 1e-9}
     ok |= {n for n in evals if n.endswith(INT8_SUFFIX) and drop_points(evals, recipe.base, n) <= bound + 1e-9}
@@ -241,8 +275,13 @@ def recommend(rows, evals, recipe) -> dict[str, dict[str, Any]]:
         base_rows = [b for b in rows if row_label(b) == recipe.base and row_ok(b) and b.get("backend") in backends
                      and (profile is None or b.get("profile") == r.get("profile"))]
         fastest_base = min(base_rows, key=lambda b: p50(b) or float("inf")) if base_rows else None
+        from edgeprune.report.accuracy import distinguishable, seed_comparisons, within_noise_of_random
+
+        ties = sorted({row_label(x) for x in pool if row_label(x) != label and label in evals and row_label(x) in evals
+                       and distinguishable(seed_comparisons(evals[label], evals[row_label(x)])) is False})
         out[target] = {
             "target": words, "variant": label, "backend": r.get("backend"), "threads": threads(r),
+            "ties": ties, "random": within_noise_of_random(evals, recipe.base, label),
             "profile": r.get("profile"), "p50_ms": p50(r), "p90_ms": p90(r), "speedup": s, "low": lo, "high": hi,
             "accuracy": evals[label]["accuracy"] if label in evals else None,
             "vs_best_unpruned": (p50(fastest_base) / p50(r)) if fastest_base and p50(r) else None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgeprune.accuracy import points
+from edgeprune.report.accuracy import interval_of
 from edgeprune.report.analysis import (
     BACKEND_NAMES,
     INT8_SUFFIX,
@@ -56,13 +58,14 @@ def paper_rows(evals: dict[str, dict[str, Any]], base: str, onnx_bytes: dict[str
             "macs_ratio": b["macs"] / e["macs"], "near_zero": e["near_zero"],
             "method": "INT8 (onnxruntime QDQ)" if int8 else e.get("provenance", {}).get("method", "trained" if name == base else "?"),
             "accuracy_drop_points": drop_points(evals, base, name),
+            "interval": interval_of(e),
         })
     return out
 
 
 def paper_table(rows: list[dict[str, Any]]) -> str:
     """The seed papers' table, with MACs added."""
-    body = [[r["model"], f"{r['accuracy']:.4f}", _r(r["tpr"]), _r(r["tnr"]), _r(r["fpr"]), _r(r["fnr"]), f"{r['params']:,}", _m(r["macs"]), f"{r['macs_ratio']:.2f}x", _bytes(r["onnx_bytes"]),
+    body = [[r["model"], r.get("interval") or f"{r['accuracy']:.4f}", _r(r["tpr"]), _r(r["tnr"]), _r(r["fpr"]), _r(r["fnr"]), f"{r['params']:,}", _m(r["macs"]), f"{r['macs_ratio']:.2f}x", _bytes(r["onnx_bytes"]),
              _bytes(r["checkpoint_bytes"]), f"{100 * r['pruned_ratio']:.1f}%",
              "–" if r["near_zero"] is None else f"{100 * r['near_zero']:.2f}%"]
             for r in rows]
@@ -110,18 +113,21 @@ def edge_table(rows: list[dict[str, Any]], names: list[str] | None = None) -> st
                    "fewer MACs", "efficiency"], "llllrrrrrr", body)
 
 
-def claim_table(checks: dict[str, list[dict[str, Any]]], evals, base: str, claim: float, max_drop: float) -> str:
+def claim_table(checks: dict[str, list[dict[str, Any]]], evals, base: str, claim: float, max_drop: float,
+                paired_text: dict[str, str] | None = None) -> str:
     """Every pruned variant against the claim (speed and accuracy), per claimed (runtime, profile)."""
     body = []
+    paired_text = paired_text or {}
     for name, items in checks.items():
         drop = drop_points(evals, base, name)
+        acc = paired_text.get(name, f"{points(-drop / 100)} pt")
         for x in items:
             if x.get("speedup") is None:
-                body.append([name, f"{x.get('asked', x['backend'])} {x['profile']}", "–", "–", f"{drop:+.1f}", "not measured"])
+                body.append([name, f"{x.get('asked', x['backend'])} {x['profile']}", "–", "–", acc, "not measured"])
                 continue
             body.append([name, x["where"], f"{x['speedup']:.2f}x", f"[{x['low']:.2f}, {x['high']:.2f}]",
-                         f"{drop:+.1f}", _verdict(x["holds"], drop <= max_drop + 1e-9)])
-    return _table(["variant", "measured on", "speedup", "95% CI", "accuracy drop (pts)",
+                         acc, _verdict(x["holds"], drop <= max_drop + 1e-9)])
+    return _table(["variant", "measured on", "speedup", "95% CI", f"accuracy vs {base} (paired)",
                    f"≥ {claim:g}x, ≤ {max_drop:g} pts"], "llrrrl", body)
 
 
@@ -145,9 +151,76 @@ def recommendation_lines(recs: dict[str, dict[str, Any]]) -> list[str]:
         if r.get("vs_best_unpruned"):
             vs = f", {r['vs_best_unpruned']:.2f}x faster than the best unpruned setup ({r['best_unpruned']})"
         acc = f", accuracy {100 * r['accuracy']:.1f}%" if r.get("accuracy") is not None else ""
-        lines.append(f"- **{r['target']}**: ship **{r['variant']}** on **{runtime}** with {t} thread"
-                     f"{'s' if t != 1 else ''}: p50 {r['p50_ms']:.3f} ms{acc}{vs}.")
+        line = (f"- **{r['target']}**: ship **{r['variant']}** on **{runtime}** with {t} thread"
+                f"{'s' if t != 1 else ''}: p50 {r['p50_ms']:.3f} ms{acc}{vs}.")
+        if r.get("ties"):
+            line += (f" Tied in accuracy (within noise, paired) with {', '.join(r['ties'])}: picked as the fastest "
+                     "of them.")
+        if r.get("random"):
+            name, text = r["random"]
+            line += (f" **Its accuracy is within noise of random pruning** ({name}: {text}): on this data the "
+                     "pruning criterion is not shown to matter; any of these models is as good a choice.")
+        lines.append(line)
     return lines
 
 
-__all__ = ["claim_table", "describe", "edge_rows", "edge_table", "paper_rows", "paper_table", "recommendation_lines"]
+def accuracy_table(rows: list[dict[str, Any]], base: str) -> str:
+    """Accuracy with its interval, the paired difference against the base, and the seeds."""
+    seeded = any(r["seeds"] for r in rows)
+    header = ["model", "test accuracy [95% CI]", f"vs {base}, paired [95% CI]"]
+    if seeded:
+        header += ["mean ± sd over seeds", "per seed"]
+    body = []
+    for r in rows:
+        cells = [r["model"], r["interval"], r["vs_base_text"]]
+        if seeded:
+            cells += [f"{100 * r['mean']:.1f} ± {100 * r['sd']:.1f}" if r["sd"] is not None else "–",
+                      ", ".join(f"{100 * v:.1f}" for v in r["seeds"].values()) if r["seeds"] else "–"]
+        body.append(cells)
+    return _table(header, "l" + "r" * (len(header) - 1), body)
+
+
+def pairwise_table(pairs: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Row minus column in accuracy points, paired; ``*`` marks a difference beyond noise."""
+    names = list(pairs)
+    body = []
+    for a in names:
+        cells = [a]
+        for b in names:
+            x = pairs[a].get(b)
+            cells.append("·" if a == b else ("–" if x is None else f"{points(x['diff'])}{'*' if x['distinguishable'] else ''}"))
+        body.append(cells)
+    return _table(["row − column (pts)", *names], "l" + "r" * len(names), body)
+
+
+def ranking_lines(rank: list[dict[str, Any]]) -> list[str]:
+    """Criteria by mean accuracy, each against the best and against random pruning."""
+    lines = []
+    for i, r in enumerate(rank, 1):
+        words = "the most accurate" if r["best"] else (
+            f"{'tied with the best' if r['tied_with_best'] else 'below the best'}: {r['vs_best']}")
+        for name, x in (r.get("vs_random") or {}).items():
+            words += f"; vs {name}: {x['text']}"
+        lines.append(f"{i}. **{r['model']}** {100 * r['mean']:.1f}% — {words}")
+    return lines
+
+
+def published_table(paper: dict[str, dict[str, float]], acc_rows: list[dict[str, Any]],
+                    models: list[dict[str, Any]]) -> str:
+    """The published figures beside ours, model by model."""
+    acc = {r["model"]: r for r in acc_rows}
+    removed = {r["model"]: r["pruned_ratio"] for r in models}
+    body = []
+    for name, p in paper.items():
+        ours = acc.get(name)
+        body.append([name, f"{100 * p['accuracy']:.1f}%",
+                     (ours["interval"] + (f" (mean {100 * ours['mean']:.1f})" if ours["sd"] is not None else ""))
+                     if ours else "not in this run",
+                     f"{100 * p['params_removed']:.1f}%" if "params_removed" in p else "–",
+                     f"{100 * removed[name]:.1f}%" if name in removed else "–"])
+    return _table(["model", "paper accuracy", "edgeprune accuracy [95% CI]", "paper params removed",
+                   "edgeprune params removed"], "lrrrr", body)
+
+
+__all__ = ["accuracy_table", "claim_table", "describe", "edge_rows", "edge_table", "pairwise_table", "paper_rows",
+           "paper_table", "published_table", "ranking_lines", "recommendation_lines"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import struct
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 import torch
 
 from edgeprune.data import load_data, stratified_split
+from edgeprune.data.bundle import stratified_sample
+from edgeprune.data.idx import read_idx
 from edgeprune.errors import ConfigError, DataNotFoundError
 
 
@@ -54,27 +57,139 @@ def _write_idx(path: Path, array: np.ndarray) -> None:
         f.write(array.astype(np.uint8).tobytes())
 
 
-def test_mnist_from_a_raw_folder_on_disk(tmp_path):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 100), ("t10k", 20)):
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 255, (n, 28, 28)))
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
+def _write_split_files(folder: Path, gz: bool, n_train: int = 100, n_test: int = 20, seed: int = 0) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        for kind, array in (("images-idx3", rng.integers(0, 255, (n, 28, 28))), ("labels-idx1", np.arange(n) % 10)):
+            path = folder / f"{prefix}-{kind}-ubyte"
+            _write_idx(path, array)
+            if gz:
+                path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+                path.unlink()
+
+
+@pytest.fixture
+def no_system_data(tmp_path, monkeypatch):
+    """Hide /usr/share/datasets, $EDGEPRUNE_DATA and ./data so only what a test writes is found."""
+    monkeypatch.setenv("EDGEPRUNE_SYSTEM_DATASETS", str(tmp_path / "no-system"))
+    monkeypatch.delenv("EDGEPRUNE_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_mnist_from_a_raw_folder_on_disk(tmp_path, no_system_data):
+    _write_split_files(tmp_path / "MNIST" / "raw", gz=False)
     b = load_data("mnist", root=tmp_path, input_size=32)
     assert b.info["sizes"] == [90, 10, 20]
     assert set(b.train.indices).isdisjoint(b.val.indices)
     x, _ = b.train[0]
     assert x.shape == (1, 32, 32)
     assert b.mean == [0.1307] and b.std == [0.3081]
-    assert b.test.dataset.transform is b.train.dataset.transform or repr(b.test.dataset.transform) == repr(b.train.dataset.transform)
 
 
-def test_missing_mnist_says_how_to_provide_it(tmp_path):
+def test_gz_and_plain_idx_files_read_identically(tmp_path, no_system_data):
+    _write_split_files(tmp_path / "plain" / "FashionMNIST" / "raw", gz=False)
+    _write_split_files(tmp_path / "gz", gz=True)  # Debian's layout: the .gz files right in the folder
+    a = load_data("fashionmnist", root=tmp_path / "plain", input_size=32)
+    b = load_data("fashionmnist", root=tmp_path / "gz", input_size=32)
+    for split in ("train", "val", "test"):
+        assert torch.equal(a.split(split).images, b.split(split).images)
+        assert torch.equal(a.split(split).targets, b.split(split).targets)
+    assert b.info["root"] == str(tmp_path / "gz")
+
+
+def test_idx_pixels_survive_decoding(tmp_path, no_system_data):
+    """28 px in, 28 px out: the tensor is the file's bytes, normalized with the dataset's one mean/std."""
+    _write_split_files(tmp_path, gz=True)
+    raw = read_idx(tmp_path / "t10k-images-idx3-ubyte.gz")
+    b = load_data("fashionmnist", root=tmp_path, input_size=28)
+    x, _ = b.test[0]
+    i = int(b.test.indices[0])
+    expected = (torch.from_numpy(raw[i].astype(np.float32)) / 255 - 0.2860) / 0.3530
+    torch.testing.assert_close(x[0], expected)
+    three = load_data("fashionmnist", root=tmp_path, input_size=28, channels=3)
+    assert torch.equal(three.test[0][0][0], three.test[0][0][2])
+
+
+def test_search_order_root_then_env_then_data_then_system(tmp_path, no_system_data, monkeypatch):
+    system = tmp_path / "no-system" / "fashion-mnist"
+    _write_split_files(system, gz=True, seed=1)
+    assert load_data("fashionmnist").info["root"] == str(system)
+    _write_split_files(tmp_path / "data" / "FashionMNIST" / "raw", gz=True, seed=2)
+    assert load_data("fashionmnist").info["root"] == "data/FashionMNIST/raw"
+    monkeypatch.setenv("EDGEPRUNE_DATA", str(tmp_path / "env"))
+    _write_split_files(tmp_path / "env", gz=False, seed=3)
+    assert load_data("fashionmnist").info["root"] == str(tmp_path / "env")
+    _write_split_files(tmp_path / "mine", gz=True, seed=4)
+    assert load_data("fashionmnist", root=tmp_path / "mine").info["root"] == str(tmp_path / "mine")
+
+
+def test_missing_fashionmnist_names_the_apt_package(tmp_path, no_system_data):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataNotFoundError) as e:
+        load_data("fashionmnist", root=tmp_path / "empty")
+    text = str(e.value)
+    assert "\n" not in text and "apt-get install dataset-fashion-mnist" in text
+    assert "FashionMNIST/raw" in text and "never downloads" in text and str(tmp_path / "empty") in text
+
+
+def test_missing_mnist_says_how_to_provide_it(tmp_path, no_system_data):
     with pytest.raises(DataNotFoundError) as e:
         load_data("mnist", root=tmp_path / "nowhere")
     text = str(e.value)
     assert "MNIST/raw" in text and "--data-root" in text and "never downloads" in text
+    assert "apt-get" not in text  # Debian packages no MNIST
+
+
+@pytest.mark.parametrize("damage", ["truncated", "magic", "gzip", "tiny"])
+def test_damaged_idx_files_are_one_clear_error(tmp_path, no_system_data, damage):
+    _write_split_files(tmp_path, gz=True)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    raw = gzip.decompress(path.read_bytes())
+    bad = {"truncated": gzip.compress(raw[:-100]), "magic": gzip.compress(b"\0\0\0\0" + raw[4:]),
+           "gzip": path.read_bytes()[:50], "tiny": b"abc"}[damage]
+    path.write_bytes(bad)
+    with pytest.raises(DataNotFoundError, match=r"train-images-idx3-ubyte\.gz"):
+        load_data("fashionmnist", root=tmp_path)
+
+
+def test_paper_protocol_sizes_are_exact_stratified_and_disjoint(tmp_path, no_system_data):
+    _write_split_files(tmp_path, gz=True, n_train=900, n_test=300)
+    b = load_data("fashionmnist", root=tmp_path, sizes=(600, 100, 200), input_size=32)
+    assert b.info["sizes"] == [600, 100, 200]
+    assert set(b.train.indices).isdisjoint(b.val.indices)  # val carved from train, no overlap
+    for split, n in (("train", 600), ("val", 100), ("test", 200)):
+        counts = np.bincount(b.split(split).targets.numpy(), minlength=10)
+        assert counts.tolist() == [n // 10] * 10
+    again = load_data("fashionmnist", root=tmp_path, sizes=(600, 100, 200), input_size=32)
+    assert np.array_equal(again.train.indices, b.train.indices)
+    other = load_data("fashionmnist", root=tmp_path, sizes=(600, 100, 200), input_size=32, seed=1)
+    assert not np.array_equal(other.train.indices, b.train.indices)
+
+
+def test_stratified_sample_keeps_the_class_mix_with_exact_totals():
+    targets = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    a, b = stratified_sample(targets, (10, 7), seed=0)
+    assert len(a) == 10 and len(b) == 7 and set(a).isdisjoint(b)
+    assert np.bincount(targets[a]).tolist() == [5, 3, 2]
+    assert np.bincount(targets[b], minlength=3).tolist() == [4, 2, 1]  # 3.5/2.1/1.4: largest remainders
+    with pytest.raises(ConfigError, match="ask for 101"):
+        stratified_sample(targets, (100, 1))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"sizes": (10, 10)}, "three positive integers"),
+    ({"sizes": (10, 0, 10)}, "three positive integers"),
+    ({"sizes": (10, 10, 10), "fraction": 0.5}, "set one of them"),
+])
+def test_bad_sizes_are_refused(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        load_data("fashionmnist", **kwargs)
+
+
+def test_sizes_do_not_apply_to_digits():
+    with pytest.raises(ConfigError, match="not digits"):
+        load_data("digits", sizes=(10, 10, 10))
 
 
 def test_imagefolder_tree(tmp_path):

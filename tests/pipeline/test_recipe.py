@@ -22,8 +22,9 @@ def _err(path: Path) -> str:
     return str(e.value)
 
 
-def test_default_recipe_is_valid_and_has_the_papers_five_models():
-    r = load_recipe(REPO / "recipes" / "digits-vgg16.toml")
+@pytest.mark.parametrize("name", ["fashionmnist.toml", "fashionmnist-seeds.toml", "digits-vgg16.toml"])
+def test_default_recipes_are_valid_and_have_the_papers_five_models(name):
+    r = load_recipe(REPO / "recipes" / name)
     assert r.base == "VGG"
     names = r.names()
     for name in ("HSQGL12", "OBD", "HSQGL12-OBD", "OBD-HSQGL12", "taylor", "seed", "magnitude", "random"):
@@ -101,6 +102,63 @@ def test_missing_dataset_fails_before_any_work(make_recipe, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_the_default_main_job_is_the_papers_fashionmnist_protocol():
+    makefile = (REPO / "Makefile").read_text()
+    assert "RECIPE ?= recipes/fashionmnist.toml" in makefile
+    r = load_recipe(REPO / "recipes" / "fashionmnist.toml")
+    assert r.data.name == "fashionmnist" and r.data.sizes == [6000, 1000, 1000] and r.data.input_size == 32
+    assert r.model.weights is None  # from scratch: ImageNet weights cannot be had offline
+    assert r.fallback == "digits-vgg16.toml" and r.seed_list() == [0]
+    assert r.report.paper["OBD-HSQGL12"] == {"accuracy": 0.912, "params_removed": 0.563}
+    seeds = load_recipe(REPO / "recipes" / "fashionmnist-seeds.toml")
+    assert seeds.seed_list() == [0, 1, 2] and seeds.names() == r.names() and seeds.data == r.data
+
+
+def test_extends_merges_sections_key_by_key(make_recipe, tmp_path):
+    base = make_recipe()
+    child = base.with_name("child.toml")
+    child.write_text(f'extends = "{base.name}"\nname = "child"\nseeds = [3, 4]\n[train]\nepochs = 2\n')
+    r = load_recipe(child)
+    assert r.name == "child" and r.seed_list() == [3, 4] and r.seed == 3
+    assert r.train.epochs == 2 and r.train.device == "cpu"  # the rest of [train] is inherited
+    assert [v.name for v in r.variants] == ["A", "B"]
+    loop = tmp_path / "recipes" / "loop.toml"
+    loop.write_text('extends = "loop.toml"\nname = "loop"\n')
+    assert "extends itself" in _err(loop)
+
+
+@pytest.mark.parametrize("change, words", [
+    (("name = \"tiny\"", "name = \"tiny\"\nseeds = []"), "non-empty list"),
+    (("name = \"tiny\"", "name = \"tiny\"\nseeds = [1, 1]"), "listed twice"),
+    (("name = \"tiny\"", "name = \"tiny\"\nseed = 1\nseeds = [1, 2]"), "seed or seeds"),
+    (("[model]", "[data]\nsizes = [10, 10]\n[model]"), "three positive integers"),
+    (("samples = 8", "samples = 8\n[report.paper]\nVGG = { accuracy = 89 }"), "fraction in [0, 1]"),
+    (("samples = 8", "samples = 8\n[report.paper]\nVGG = { acc = 0.9 }"), "paper.VGG"),
+])
+def test_bad_seeds_sizes_and_paper_tables_are_refused(make_recipe, change, words):
+    assert words in _err(make_recipe(change))
+
+
+def test_missing_data_falls_back_to_the_fallback_recipe_in_one_line(make_recipe, tmp_path):
+    """No Fashion-MNIST anywhere: the main job says so in one line and runs the digits recipe instead."""
+    make_recipe()  # recipes/tiny.toml: digits
+    main = make_recipe(("[model]", '[data]\nname = "fashionmnist"\n[model]'),
+                       ("name = \"tiny\"", 'name = "fm"\nfallback = "tiny.toml"'))
+    main = main.rename(main.with_name("fm.toml"))
+    make_recipe()
+    env = {**os.environ, "EDGEPRUNE_QUIET": "1", "EDGEPRUNE_SYSTEM_DATASETS": str(tmp_path / "no-system")}
+    env.pop("EDGEPRUNE_DATA", None)
+    (tmp_path / "empty").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "edgeprune.cli", "pipeline", str(main), "--out",
+                           str(tmp_path / "runs" / "fm"), "--until", "data"], capture_output=True, text=True,
+                          env=env, timeout=120, cwd=tmp_path / "empty")
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if "not installed" in line]
+    assert len(notes) == 1
+    assert "apt-get install dataset-fashion-mnist" in notes[0] and "tiny.toml" in notes[0]
+    assert not (tmp_path / "runs" / "fm").exists() and (tmp_path / "runs" / "tiny" / "data" / "data.json").exists()
+
+
 @pytest.mark.parametrize("name", PAPER)
 def test_paper_recipes_parse_and_fail_clearly_without_their_data(tmp_path, monkeypatch, name):
     from edgeprune.pipeline import Pipeline
@@ -111,6 +169,7 @@ def test_paper_recipes_parse_and_fail_clearly_without_their_data(tmp_path, monke
     assert expected <= set(r.names())
     monkeypatch.chdir(tmp_path)  # nothing under ./data here
     monkeypatch.delenv("EDGEPRUNE_DATA", raising=False)
+    monkeypatch.setenv("EDGEPRUNE_SYSTEM_DATASETS", str(tmp_path / "no-system"))  # nor Debian's Fashion-MNIST
     with pytest.raises(DataNotFoundError) as e:
         Pipeline(r, tmp_path / "run").execute()
     assert e.value.hint

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from edgeprune.cli import main
 
 
@@ -38,8 +40,8 @@ def test_report_has_every_table_and_figure(interrupted_then_resumed):
     assert lowpower["variant"] in {"VGG", "A", "B"} and lowpower["backend"] == "ort"
 
 
-def test_only_report_rerenders_from_existing_artifacts(interrupted_then_resumed, tiny_recipe, capsys):
-    out = interrupted_then_resumed["out"]
+def test_only_report_rerenders_from_existing_artifacts(finished_run, tiny_recipe, capsys):
+    out = finished_run
     before = json.loads((out / "manifest.json").read_text())["stages"]["report"]["runs"]
     (out / "report.md").unlink()
     assert main(["pipeline", str(tiny_recipe), "--out", str(out), "--only", "report"]) == 0
@@ -62,5 +64,76 @@ def test_claim_table_needs_speed_and_accuracy():
     checks = {"fast_bad": [{**check, "speedup": 9.0, "low": 8.9, "high": 9.1, "holds": True}],
               "slow_ok": [{**check, "speedup": 2.0, "low": 1.9, "high": 2.1, "holds": False}]}
     table = claim_table(checks, evals, "base", 3.0, 1.5)
-    assert "| fast_bad | onnxruntime lowpower 1 thread | 9.00x | [8.90, 9.10] | +11.0 | does not hold: too inaccurate |" in table
-    assert "| slow_ok | onnxruntime lowpower 1 thread | 2.00x | [1.90, 2.10] | +0.0 | does not hold: too slow |" in table
+    assert "| fast_bad | onnxruntime lowpower 1 thread | 9.00x | [8.90, 9.10] | −11.0 pt | does not hold: too inaccurate |" in table
+    assert "| slow_ok | onnxruntime lowpower 1 thread | 2.00x | [1.90, 2.10] | 0.0 pt | does not hold: too slow |" in table
+
+
+def test_report_prints_every_accuracy_with_its_interval_and_paired_difference(interrupted_then_resumed):
+    out = interrupted_then_resumed["out"]
+    md = (out / "report.md").read_text()
+    rep = json.loads((out / "report.json").read_text())
+    assert "## Accuracy" in md and "95% Wilson" in md and "exact McNemar" in md
+    rows = {r["model"]: r for r in rep["accuracy"]}
+    evals = {n: json.loads((out / "models" / n / "eval.json").read_text()) for n in ("VGG", "A", "B")}
+    for name, e in evals.items():
+        assert len(e["test_pred"]) == len(e["test_true"]) == e["n"]
+        assert sum(p == t for p, t in zip(e["test_pred"], e["test_true"], strict=True)) == round(e["accuracy"] * e["n"])
+        assert rows[name]["interval"] in md  # e.g. "96.3% [93.5, 97.9]" in the accuracy and papers' tables
+    d = rows["A"]["vs_base"][0]
+    assert d["diff"] == pytest.approx(evals["A"]["accuracy"] - evals["VGG"]["accuracy"])
+    assert d["low"] <= d["diff"] <= d["high"] and rows["A"]["vs_base_text"] in md
+    assert rep["rules"]["claim_accuracy"] in md and rep["rules"]["recommendation"] in md
+    assert "### Every two pruned variants, paired on the same images" not in md or "row − column" in md
+
+
+def _eval(pred, true, macs=100, method="obd"):
+    acc = sum(p == t for p, t in zip(pred, true, strict=True)) / len(true)
+    return {"accuracy": acc, "n": len(true), "macs": macs, "test_pred": pred, "test_true": true,
+            "provenance": {"method": method}}
+
+
+def test_recommendation_says_when_it_is_within_noise_of_random_and_names_ties():
+    from types import SimpleNamespace
+
+    from edgeprune.report.analysis import recommend
+    from edgeprune.report.tables import recommendation_lines
+
+    true = [i % 10 for i in range(200)]
+    wrong = [(t + 1) % 10 for t in true]
+    evals = {"VGG": _eval(true, true, 1000, "trained"),
+             "obd": _eval(true[:190] + wrong[190:], true),  # 95%
+             "random": _eval(true[:188] + wrong[188:], true, method="random"),  # 94%: 2 discordant images, noise
+             "bad": _eval(true[:100] + wrong[100:], true, method="magnitude")}  # 50%: beyond the bound
+    row = {"status": "ok", "backend": "ort", "profile": "lowpower", "threads": 1, "speedup_vs_baseline": 9.0}
+    rows = [{**row, "label": "VGG", "p50_ms": 1.0}, {**row, "label": "obd", "p50_ms": 0.10},
+            {**row, "label": "random", "p50_ms": 0.11}, {**row, "label": "bad", "p50_ms": 0.01}]
+    recipe = SimpleNamespace(base="VGG", claim=SimpleNamespace(max_accuracy_drop=6.0))
+    rec = recommend(rows, evals, recipe)["lowpower-ort"]
+    assert rec["variant"] == "obd"  # the fastest within the bound: "bad" is faster but 50 points worse
+    assert rec["ties"] == ["random"] and rec["random"][0] == "random"
+    line = recommendation_lines({"lowpower-ort": rec})[0]
+    assert "within noise of random pruning" in line and "Tied in accuracy" in line and "random" in line
+    # a criterion that beats random beyond noise is recommended without the warning
+    evals["random"] = _eval(true[:150] + wrong[150:], true, method="random")  # 75%: 40 discordant images
+    recipe.claim.max_accuracy_drop = 30.0
+    rec = recommend(rows, evals, recipe)["lowpower-ort"]
+    assert rec["variant"] == "obd" and rec["random"] is None and rec["ties"] == []
+
+
+def test_ranking_marks_ties_with_the_best_and_the_random_baseline():
+    from edgeprune.report.accuracy import pairwise, ranking
+    from edgeprune.report.tables import pairwise_table, ranking_lines
+
+    true = [i % 10 for i in range(300)]
+    wrong = [(t + 1) % 10 for t in true]
+    evals = {"VGG": _eval(true, true, 1000, "trained"), "obd": _eval(true[:290] + wrong[290:], true),
+             "taylor": _eval(true[:288] + wrong[288:], true, method="taylor"),
+             "random": _eval(true[:200] + wrong[200:], true, method="random")}
+    rank = ranking(evals, "VGG")
+    assert [r["model"] for r in rank] == ["obd", "taylor", "random"]
+    assert rank[0]["best"] and rank[1]["tied_with_best"] and not rank[2]["tied_with_best"]
+    assert rank[0]["vs_random"]["random"]["distinguishable"] is True
+    lines = ranking_lines(rank)
+    assert lines[1].startswith("2. **taylor** 96.0% — tied with the best: −0.7 pt")
+    table = pairwise_table(pairwise(evals, "VGG"))
+    assert "| obd | · | +0.7 | +30.0* |" in table and "| random | −30.0* | −29.3* | · |" in table
