@@ -382,7 +382,8 @@ class Pipeline:
         report = bench(list(models.values()), baseline=checkpoint(self.run, self.recipe.base),
                        backends=tuple(cfg["backends"]), profiles=tuple(cfg["profiles"]), threads=cfg["threads"],
                        batch=cfg["batch"], preset=preset, data=self.data, out=folder,
-                       memory=cfg["memory"])
+                       memory=cfg["memory"],
+                       exports={checkpoint(self.run, n): export_dir(self.run, n) for n in self.benched()})
         files = [p for p in files_under(folder) if p.parent == folder]
         return files, {"rows": len(report.rows), "ok": sum(1 for r in report.rows if r.ok)}
 
@@ -397,8 +398,15 @@ class Pipeline:
         a = analyse(self.run, self.recipe)
         return a.get("best") or self.predicted_best() or self.recipe.base
 
+    def shipped_onnx(self, name: str) -> Path:
+        """The ONNX file of ``name`` that the bench measured and the bundles ship (export's verified one)."""
+        from edgeprune.export.manifest import verified_files
+
+        entry = verified_files(export_dir(self.run, name)).get("onnx")
+        return Path(entry["path"]) if entry else export_dir(self.run, name) / "model.onnx"
+
     def _deploy_inputs(self) -> list[Path]:
-        return [export_dir(self.run, self.deploy_variant()) / "model.onnx"]
+        return [self.shipped_onnx(self.deploy_variant())]
 
     def _deploy_config(self, kind: str) -> dict[str, Any]:
         return {"kind": kind, "variant": self.deploy_variant(), "available": _deploy_available(kind),
@@ -413,7 +421,7 @@ class Pipeline:
             return [note], {"skipped": True}
         from edgeprune.deploy import deploy
 
-        model = export_dir(self.run, cfg["variant"]) / "model.onnx"
+        model = self.shipped_onnx(cfg["variant"])
         options = {"target": cfg["target"]} if kind == "device" else {}
         log(f"deploy-{kind}: {cfg['variant']} -> {folder}")
         result = deploy(kind, model, folder / ("bundle.tar.gz" if kind == "device" else "site"), **options)

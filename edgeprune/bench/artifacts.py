@@ -36,6 +36,7 @@ class Source:
     problem: str | None = None
     precision: str = "fp32"
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    verified: dict[str, Path] = dataclasses.field(default_factory=dict)  # form -> the export's parity-checked file
 
 
 def label_for(path: Path) -> str:
@@ -126,6 +127,8 @@ def artifact_for(src: Source, form: str, cache: Path) -> Artifact:
         raise InputProblem(src.problem)
     if form == src.format:
         return Artifact(src.label, src.path, form, src.input_shape, source=src.path)
+    if form in src.verified:  # what export produced and checked: the file a user ships
+        return Artifact(src.label, src.verified[form], form, src.input_shape, source=src.path)
     folder = cache / f"{src.path.name.split('.')[0]}-{src.sha256[:12]}"
     if form == "checkpoint":
         raise InputProblem(f"torch needs an edgeprune checkpoint (.safetensors); {src.path.name} is {src.format}")

@@ -28,8 +28,13 @@ def bench(models: Sequence[PathLike] | PathLike, *, baseline: PathLike | None = 
           backends: Sequence[str] | str = ("torch", "ort", "openvino"), profiles: Sequence[str] | str = ("desktop",),
           threads: Sequence[int] | int | None = None, batch: int = 1, preset: str | Preset = "quick",
           claim: float | None = None, claim_on: str | Sequence[str] | None = None, data: Any = None,
-          out: PathLike | None = None, device: Any = None, memory: bool = True) -> BenchReport:
-    """Measure every model on every backend/profile/threads cell; speedups against ``baseline``; write reports to ``out``."""
+          out: PathLike | None = None, device: Any = None, memory: bool = True,
+          exports: dict[PathLike, PathLike] | None = None) -> BenchReport:
+    """Measure every model on every backend/profile/threads cell; speedups against ``baseline``; write reports to ``out``.
+
+    ``exports`` maps a checkpoint to the folder ``edgeprune export`` wrote for it: its parity-checked ONNX
+    and IR files are measured instead of fresh conversions (each row records the sha256 of what it ran).
+    """
     from edgeprune import ui
     from edgeprune.bench.env import collect_env
 
@@ -40,6 +45,7 @@ def bench(models: Sequence[PathLike] | PathLike, *, baseline: PathLike | None = 
     cache = (out_dir or Path(tmp.name)) / "cache"
     try:
         sources = [inspect_model(p) for p in cfg.paths]
+        _attach_exports(sources, exports or {})
         base_src = sources[0] if cfg.baseline else None
         cells = _cells(cfg)
         rows: list[BenchRow] = []
@@ -131,6 +137,27 @@ def _cells(cfg: _Settings) -> list[tuple[str, Profile, int]]:
     return cells
 
 
+def _attach_exports(sources: list[Source], exports: dict[PathLike, PathLike]) -> None:
+    """Point each checkpoint at its export's verified files (a stale export, of another checkpoint, is ignored)."""
+    from edgeprune.export.manifest import verified_files
+
+    by_path = {Path(k).resolve(): Path(v) for k, v in exports.items()}
+    for src in sources:
+        folder = by_path.get(src.path.resolve())
+        if folder is not None and src.format == "checkpoint" and src.sha256:
+            src.verified = {form: Path(f["path"]) for form, f in verified_files(folder, src.sha256).items()}
+
+
+def _sha256(path: Path, _seen: dict[tuple[str, int, int], str] = {}) -> str:  # noqa: B006 - a per-process cache
+    from edgeprune.fileio import sha256_file
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _seen:
+        _seen[key] = sha256_file(path)
+    return _seen[key]
+
+
 def _split(value: Sequence[str] | str) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value)
     return [i.strip() for i in items if i and i.strip()]
@@ -166,6 +193,7 @@ def _cell(backend: Backend, profile: Profile, threads: int, sources: list[Source
         try:
             art = artifact_for(src, backend.form, cache)
             row.size_bytes = artifact_bytes(art)
+            row.artifact, row.sha256 = str(art.path), _sha256(art.path)
             arts.append((row, art))
         except InputProblem as e:
             _fail(row, str(e))

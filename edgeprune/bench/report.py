@@ -77,15 +77,16 @@ def markdown(report: BenchReport) -> str:
              "speedup = ratio of medians, 95% bootstrap interval over rounds; MACs ratio is the ideal.",
              *_device_lines(report.rows), "",
              "| model | format | backend | profile | threads | status | size | peak RSS | params | MACs | accuracy [95% CI] "
-             "| p50 ms | p90 ms | CV | speedup [95% CI] | MACs ratio | efficiency |",
-             "|---|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+             "| p50 ms | p90 ms | CV | speedup [95% CI] | MACs ratio | efficiency | file sha256 |",
+             "|---|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"]
     for r in report.rows:
         status = "✅" if r.ok else f"❌ {r.reason}"
         lines.append(
             f"| {r.variant} | {r.format or '?'} {r.precision} | {r.backend} {r.backend_version or ''} | {r.profile} "
             f"| {r.threads} | {status} | {_mb(r.size_bytes)} | {_mb(r.peak_rss_bytes)} | {_count(r.params)} "
             f"| {_count(r.macs)} | {interval_text(r.accuracy, r.accuracy_n)} | {_num(r.p50_ms, '.3f')} | {_num(r.p90_ms, '.3f')} "
-            f"| {_num(r.cv, '.2f')} | {speedup_text(r)} | {_num(r.macs_ratio, '.2f')} | {_num(r.efficiency, '.2f')} |")
+            f"| {_num(r.cv, '.2f')} | {speedup_text(r)} | {_num(r.macs_ratio, '.2f')} | {_num(r.efficiency, '.2f')} "
+            f"| {(r.sha256 or '–')[:12]} |")
     if s.get("claim") is not None:
         verdict = "PASSED" if report.claim_passed else "FAILED"
         lines += ["", f"## Claim: at least {s['claim']:g}x faster (interval lower bound) — {verdict}", ""]

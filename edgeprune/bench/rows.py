@@ -28,6 +28,8 @@ class BenchRow:
     peak_rss_bytes: int | None = None
     params: int | None = None
     macs: int | None = None
+    artifact: str | None = None  # the file the backend ran (an export's verified file when there is one)
+    sha256: str | None = None  # of ``artifact``
     accuracy: float | None = None
     accuracy_n: int | None = None  # test images behind ``accuracy`` (for its interval)
     init_ms: float | None = None

@@ -233,9 +233,13 @@ def verdict_sentence(best: str, checks: list[dict[str, Any]], evals, recipe, hol
             parts.append(f"not measured on {x['asked'] if 'asked' in x else x['backend']} {x['profile']}")
         else:
             parts.append(f"{x['speedup']:.2f}x faster on {x['where']} [{_f(x['low'])}, {_f(x['high'])}]")
+    from edgeprune.report.accuracy import seed_comparisons, vs_text
+
     drop = drop_points(evals, recipe.base, best)
+    diffs = seed_comparisons(evals[recipe.base], evals[best])
     acc = (f"{abs(drop):.1f} points {'less' if drop >= 0 else 'more'} accurate "
-           f"({100 * evals[best]['accuracy']:.1f}% vs {100 * evals[recipe.base]['accuracy']:.1f}%)")
+           f"({100 * mean_accuracy(evals[best]):.1f}% vs {100 * mean_accuracy(evals[recipe.base]):.1f}%"
+           + (f"; paired: {vs_text(diffs)}" if diffs else "") + ")")
     c = recipe.claim
     return (f"{best}: {', '.join(parts)}; {acc}; claim {c.speedup:g}x with at most {c.max_accuracy_drop:g} points "
             f"less accuracy: {'holds' if holds else 'does not hold'}.")

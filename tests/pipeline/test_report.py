@@ -137,3 +137,26 @@ def test_ranking_marks_ties_with_the_best_and_the_random_baseline():
     assert lines[1].startswith("2. **taylor** 96.0% — tied with the best: −0.7 pt")
     table = pairwise_table(pairwise(evals, "VGG"))
     assert "| obd | · | +0.7 | +30.0* |" in table and "| random | −30.0* | −29.3* | · |" in table
+
+
+def test_bench_measured_the_files_export_verified(interrupted_then_resumed):
+    """Every number describes the shipped file: bench rows carry the sha256 of export's parity-checked ONNX."""
+    from edgeprune.fileio import sha256_file
+
+    out = interrupted_then_resumed["out"]
+    rows = json.loads((out / "bench" / "bench.json").read_text())["rows"]
+    rep = json.loads((out / "report.json").read_text())
+    sizes = {m["model"]: m["onnx_bytes"] for m in rep["models"]}
+    for name in ("VGG", "A", "B"):
+        manifest = json.loads((out / "export" / name / "export.json").read_text())
+        sim = next(f for f in manifest["files"] if f["path"] == "model.sim.onnx")
+        assert any(p["artifact"] == "model.sim.onnx" and p["passed"] for p in manifest["parity"])
+        measured = [r for r in rows if r["model"] == str(out / "models" / name / "model.safetensors")
+                    and r["backend"] == "ort" and r["status"] == "ok"]
+        assert measured, name
+        for r in measured:
+            assert r["artifact"] == str(out / "export" / name / "model.sim.onnx")
+            assert r["sha256"] == sim["sha256"] == sha256_file(out / "export" / name / "model.sim.onnx")
+            assert r["size_bytes"] == sim["bytes"]
+        assert sizes[name] == sim["bytes"] == (out / "export" / name / "model.sim.onnx").stat().st_size
+    assert not (out / "bench" / "cache").exists() or not any((out / "bench" / "cache").rglob("*.onnx"))
