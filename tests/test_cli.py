@@ -104,3 +104,22 @@ def test_same_command_same_model(tmp_path):
         assert res.returncode == 0, res.stderr
     a, b = (load_file(o / "model.safetensors") for o in outs)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_freeze_features_trains_only_the_classifier(tmp_path):
+    """Transfer learning as the papers did it: the feature extractor's weights leave training untouched."""
+    import torch
+
+    first = tmp_path / "first"
+    assert cli("train", "--model", "vgg11_bn", "--width", "0.125", "--data", "digits", "--epochs", "1",
+               "--out", str(first)).returncode == 0
+    again = tmp_path / "again"
+    proc = cli("train", "--model", "vgg11_bn", "--width", "0.125", "--data", "digits", "--epochs", "1",
+               "--weights", str(first / "model.safetensors"), "--freeze-features", "--lr", "0.01", "--out", str(again))
+    assert proc.returncode == 0, proc.stderr
+    before, after = ep.load(first / "model.safetensors").state_dict(), ep.load(again / "model.safetensors").state_dict()
+    features = [k for k in before if k.startswith("features.")]
+    head = [k for k in before if k.startswith("classifier.") and k.endswith("weight")]
+    assert features and head
+    assert all(torch.equal(before[k], after[k]) for k in features)  # BN statistics included: frozen means eval mode
+    assert any(not torch.equal(before[k], after[k]) for k in head)

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     data = load_data_from_args(args)
-    cfg = train_config_from_args(args)
+    cfg = train_config_from_args(args, freeze_features=args.freeze_features)
     seed_everything(cfg.seed)  # the initial weights too: the same command gives the same model
     model = api.create_model(args.model, data=data, weights=args.weights, **model_kwargs_from_args(args))
     summary = api.fit(model, data, cfg, out=out)
