@@ -158,14 +158,14 @@ class Pipeline:
         r, run = self.recipe, self.run
         data_json = run.path("data", "data.json")
         used = r.seed if seed is None else seed
-        out = [Stage(_seeded("train", seed), {"model": dataclasses.asdict(r.model), "train": dataclasses.asdict(r.train),
-                                              "seed": used},
+        train = _portable(r.train)
+        out = [Stage(_seeded("train", seed), {"model": dataclasses.asdict(r.model), "train": train, "seed": used},
                      lambda: [data_json], lambda: self._stage_train(seed), ["data"], folder=model_dir(run, r.base, seed),
                      epochs=r.train.epochs, fixed_s=2.0)]
         for v in r.order():
             parent_stage = _seeded("train" if v.parent == r.base else f"prune:{v.parent}", seed)
             out.append(Stage(_seeded(f"prune:{v.name}", seed),
-                             {"variant": dataclasses.asdict(v), "train": dataclasses.asdict(r.train), "seed": used},
+                             {"variant": dataclasses.asdict(v), "train": train, "seed": used},
                              (lambda v=v: [data_json, checkpoint(run, v.parent, seed)]),
                              (lambda v=v: self._stage_variant(v, seed)), [parent_stage],
                              folder=model_dir(run, v.name, seed), resumable=True,
@@ -461,6 +461,8 @@ class Pipeline:
         only_set = _select(only or [], names, "--only")
         force_set = _select(force or [], names, "--force") | only_set
         until_set = _select([until], names, "--until") if until else set()
+        primary = {n for n in until_set if "@" not in n} or until_set  # repeat seeds only when named
+        last = max((names.index(n) for n in primary), default=None)  # --until prune: after the last prune stage
         self.validate()
         self.run.root.mkdir(parents=True, exist_ok=True)
         self.run.meta.update({"recipe": self.recipe.name, "recipe_source": self.recipe.source,
@@ -488,7 +490,7 @@ class Pipeline:
                     outcome.ran.append(stage.name)
                     left = [s for s in stages[stages.index(stage) + 1:] if not only_set or s.name in only_set]
                     log(self._progress(stages, left, time.perf_counter() - t0))
-                if stage.name in until_set:
+                if last is not None and stage.name == names[last]:
                     log(f"stopped after {stage.name} (--until)")
                     break
         except KeyboardInterrupt:  # between stages too: the manifest says where it stopped
@@ -543,6 +545,12 @@ class Pipeline:
         self.run.meta.get("pending", {}).pop(stage.name, None)
         rec = self.run.record(stage.name, key, config, hashes, artifacts, started, info)
         log(f"{stage.name}: done in {rec.seconds:.1f} s")
+
+
+def _portable(train: Any) -> dict[str, Any]:
+    """The training settings that make a model what it is: the device does not, so a run trained on a GPU
+    machine is up to date on the CPU machine that exports and benches it."""
+    return {k: v for k, v in dataclasses.asdict(train).items() if k != "device"}
 
 
 def _required(stage: str) -> bool:

@@ -42,7 +42,8 @@ class TrainConfig:
     patience: int | None = None
     select: str = "val_loss"
     device: str = "auto"
-    amp: bool = True
+    amp: bool = True  # on CUDA: bf16 autocast where the GPU has it, fp16 with loss scaling elsewhere
+    channels_last: bool = True  # on CUDA: NHWC activations, what tensor cores want for convolutions
     seed: int = 0
     num_workers: int = 0
 
@@ -114,6 +115,13 @@ def seed_everything(seed: int) -> None:
     """Seed torch and numpy so CPU runs repeat exactly."""
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))
+
+
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """The autocast precision on ``device``: bf16 on GPUs that have it (no loss scaling needed), else fp16."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
 
 
 @torch.no_grad()
@@ -209,7 +217,10 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, r
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, (lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))) if cfg.cosine else (lambda s: 1.0))
     use_amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    dtype = amp_dtype(device)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)  # bf16 needs no scaling
+    layout = torch.channels_last if device.type == "cuda" and cfg.channels_last else torch.contiguous_format
+    model.to(memory_format=layout)
     history = History()
     best_key: tuple[float, float] | None = None
     best_state: dict[str, torch.Tensor] | None = None
@@ -226,8 +237,8 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, r
         loss_sum, reg_sum, correct, seen = 0.0, 0.0, 0, 0
         batches = track(train_loader, f"epoch {epoch}/{cfg.epochs}", total=len(train_loader)) if main else train_loader
         for x, y in batches:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            x, y = x.to(device, non_blocking=True, memory_format=layout), y.to(device, non_blocking=True)
+            with torch.autocast(device_type=device.type, dtype=dtype, enabled=use_amp):
                 logits = net(x)
                 loss = F.cross_entropy(logits.float(), y)
             total = loss
@@ -269,6 +280,7 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, r
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    model.to(memory_format=torch.contiguous_format)  # what export, pruning and checkpoints expect
     for p in model.parameters():
         p.requires_grad_(True)
     model.eval()

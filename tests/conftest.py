@@ -192,3 +192,35 @@ def artifacts_dir() -> Path:
     """Where tests leave files for people to look at (screenshots, reports)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def write_idx_split_files(folder: Path, gz: bool = True, n_train: int = 100, n_test: int = 20, seed: int = 0) -> Path:
+    """The four MNIST-style idx files (random 28x28 images, labels cycling 0..9) in ``folder``, gzip or plain."""
+    import gzip
+    import struct
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        for magic, array in ((2051, rng.integers(0, 255, (n, 28, 28))), (2049, np.arange(n) % 10)):
+            kind = "images-idx3" if magic == 2051 else "labels-idx1"
+            raw = struct.pack(">II", magic, n) + (struct.pack(">II", 28, 28) if magic == 2051 else b"")
+            raw += array.astype(np.uint8).tobytes()
+            name = f"{prefix}-{kind}-ubyte"
+            (folder / (name + ".gz" if gz else name)).write_bytes(gzip.compress(raw) if gz else raw)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def idx_files() -> Callable[..., Path]:
+    """``idx_files(folder, gz=True, n_train=100, n_test=20, seed=0)`` writes a fake MNIST/Fashion-MNIST."""
+    return write_idx_split_files
+
+
+@pytest.fixture
+def fake_system_fashionmnist(tmp_path, monkeypatch) -> Path:
+    """A small fake Fashion-MNIST where Debian's package puts it, the real one hidden; $EDGEPRUNE_DATA unset."""
+    system = tmp_path / "system-datasets"
+    monkeypatch.setenv("EDGEPRUNE_SYSTEM_DATASETS", str(system))
+    monkeypatch.delenv("EDGEPRUNE_DATA", raising=False)
+    return write_idx_split_files(system / "fashion-mnist", n_train=400, n_test=100)

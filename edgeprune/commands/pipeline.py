@@ -10,6 +10,7 @@ EXAMPLES = """examples:
   edgeprune pipeline recipes/digits-vgg16.toml --out runs/d --only report      # re-render the report
   edgeprune pipeline recipes/digits-vgg16.toml --force prune:OBD    # redo one variant (and what depends on it)
   edgeprune pipeline recipes/digits-vgg16.toml --until train        # stop after training
+  edgeprune pipeline recipes/paper-gpu.toml --device cuda --until prune   # train and prune on a GPU machine
   edgeprune pipeline recipes/digits-vgg16.toml --list               # stages and whether they are up to date
 
 stages: data, train, prune:<variant>, export:<model>, bench, deploy-web, deploy-device, report.
@@ -25,7 +26,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", action="append", default=[], metavar="STAGE",
                    help="run just these stages from the existing artifacts (they are redone)")
     p.add_argument("--force", action="append", default=[], metavar="STAGE", help="redo these stages even if up to date")
-    p.add_argument("--until", default=None, metavar="STAGE", help="stop after this stage")
+    p.add_argument("--until", default=None, metavar="STAGE",
+                   help="stop after this stage (a family: after its last stage, e.g. --until prune)")
     p.add_argument("--list", action="store_true", help="list the stages and their state, run nothing")
     p.add_argument("--check-claim", action="store_true", help="exit 1 when the recipe's claim does not hold")
     p.add_argument("--device", default=None, help="override train.device (auto, cpu, cuda)")

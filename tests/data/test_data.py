@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,27 +46,6 @@ def test_digits_three_channels_and_size():
     assert torch.equal(x[:, 0], x[:, 1])
 
 
-def _write_idx(path: Path, array: np.ndarray) -> None:
-    magic = 2051 if array.ndim == 3 else 2049
-    with open(path, "wb") as f:
-        f.write(struct.pack(">II", magic, array.shape[0]))
-        if array.ndim == 3:
-            f.write(struct.pack(">II", *array.shape[1:]))
-        f.write(array.astype(np.uint8).tobytes())
-
-
-def _write_split_files(folder: Path, gz: bool, n_train: int = 100, n_test: int = 20, seed: int = 0) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        for kind, array in (("images-idx3", rng.integers(0, 255, (n, 28, 28))), ("labels-idx1", np.arange(n) % 10)):
-            path = folder / f"{prefix}-{kind}-ubyte"
-            _write_idx(path, array)
-            if gz:
-                path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
-                path.unlink()
-
-
 @pytest.fixture
 def no_system_data(tmp_path, monkeypatch):
     """Hide /usr/share/datasets, $EDGEPRUNE_DATA and ./data so only what a test writes is found."""
@@ -77,8 +54,8 @@ def no_system_data(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-def test_mnist_from_a_raw_folder_on_disk(tmp_path, no_system_data):
-    _write_split_files(tmp_path / "MNIST" / "raw", gz=False)
+def test_mnist_from_a_raw_folder_on_disk(tmp_path, no_system_data, idx_files):
+    idx_files(tmp_path / "MNIST" / "raw", gz=False)
     b = load_data("mnist", root=tmp_path, input_size=32)
     assert b.info["sizes"] == [90, 10, 20]
     assert set(b.train.indices).isdisjoint(b.val.indices)
@@ -87,9 +64,9 @@ def test_mnist_from_a_raw_folder_on_disk(tmp_path, no_system_data):
     assert b.mean == [0.1307] and b.std == [0.3081]
 
 
-def test_gz_and_plain_idx_files_read_identically(tmp_path, no_system_data):
-    _write_split_files(tmp_path / "plain" / "FashionMNIST" / "raw", gz=False)
-    _write_split_files(tmp_path / "gz", gz=True)  # Debian's layout: the .gz files right in the folder
+def test_gz_and_plain_idx_files_read_identically(tmp_path, no_system_data, idx_files):
+    idx_files(tmp_path / "plain" / "FashionMNIST" / "raw", gz=False)
+    idx_files(tmp_path / "gz", gz=True)  # Debian's layout: the .gz files right in the folder
     a = load_data("fashionmnist", root=tmp_path / "plain", input_size=32)
     b = load_data("fashionmnist", root=tmp_path / "gz", input_size=32)
     for split in ("train", "val", "test"):
@@ -98,9 +75,9 @@ def test_gz_and_plain_idx_files_read_identically(tmp_path, no_system_data):
     assert b.info["root"] == str(tmp_path / "gz")
 
 
-def test_idx_pixels_survive_decoding(tmp_path, no_system_data):
+def test_idx_pixels_survive_decoding(tmp_path, no_system_data, idx_files):
     """28 px in, 28 px out: the tensor is the file's bytes, normalized with the dataset's one mean/std."""
-    _write_split_files(tmp_path, gz=True)
+    idx_files(tmp_path, gz=True)
     raw = read_idx(tmp_path / "t10k-images-idx3-ubyte.gz")
     b = load_data("fashionmnist", root=tmp_path, input_size=28)
     x, _ = b.test[0]
@@ -111,16 +88,16 @@ def test_idx_pixels_survive_decoding(tmp_path, no_system_data):
     assert torch.equal(three.test[0][0][0], three.test[0][0][2])
 
 
-def test_search_order_root_then_env_then_data_then_system(tmp_path, no_system_data, monkeypatch):
+def test_search_order_root_then_env_then_data_then_system(tmp_path, no_system_data, monkeypatch, idx_files):
     system = tmp_path / "no-system" / "fashion-mnist"
-    _write_split_files(system, gz=True, seed=1)
+    idx_files(system, gz=True, seed=1)
     assert load_data("fashionmnist").info["root"] == str(system)
-    _write_split_files(tmp_path / "data" / "FashionMNIST" / "raw", gz=True, seed=2)
+    idx_files(tmp_path / "data" / "FashionMNIST" / "raw", gz=True, seed=2)
     assert load_data("fashionmnist").info["root"] == "data/FashionMNIST/raw"
     monkeypatch.setenv("EDGEPRUNE_DATA", str(tmp_path / "env"))
-    _write_split_files(tmp_path / "env", gz=False, seed=3)
+    idx_files(tmp_path / "env", gz=False, seed=3)
     assert load_data("fashionmnist").info["root"] == str(tmp_path / "env")
-    _write_split_files(tmp_path / "mine", gz=True, seed=4)
+    idx_files(tmp_path / "mine", gz=True, seed=4)
     assert load_data("fashionmnist", root=tmp_path / "mine").info["root"] == str(tmp_path / "mine")
 
 
@@ -142,8 +119,8 @@ def test_missing_mnist_says_how_to_provide_it(tmp_path, no_system_data):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "magic", "gzip", "tiny"])
-def test_damaged_idx_files_are_one_clear_error(tmp_path, no_system_data, damage):
-    _write_split_files(tmp_path, gz=True)
+def test_damaged_idx_files_are_one_clear_error(tmp_path, no_system_data, damage, idx_files):
+    idx_files(tmp_path, gz=True)
     path = tmp_path / "train-images-idx3-ubyte.gz"
     raw = gzip.decompress(path.read_bytes())
     bad = {"truncated": gzip.compress(raw[:-100]), "magic": gzip.compress(b"\0\0\0\0" + raw[4:]),
@@ -153,8 +130,8 @@ def test_damaged_idx_files_are_one_clear_error(tmp_path, no_system_data, damage)
         load_data("fashionmnist", root=tmp_path)
 
 
-def test_paper_protocol_sizes_are_exact_stratified_and_disjoint(tmp_path, no_system_data):
-    _write_split_files(tmp_path, gz=True, n_train=900, n_test=300)
+def test_paper_protocol_sizes_are_exact_stratified_and_disjoint(tmp_path, no_system_data, idx_files):
+    idx_files(tmp_path, gz=True, n_train=900, n_test=300)
     b = load_data("fashionmnist", root=tmp_path, sizes=(600, 100, 200), input_size=32)
     assert b.info["sizes"] == [600, 100, 200]
     assert set(b.train.indices).isdisjoint(b.val.indices)  # val carved from train, no overlap
