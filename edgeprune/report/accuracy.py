@@ -5,7 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from edgeprune.accuracy import RULE, Paired, paired_predictions, spread, wilson
-from edgeprune.report.analysis import INT8_SUFFIX, mean_accuracy, pruned
+
+INT8_SUFFIX = "-int8"
+
+
+def mean_accuracy(e: dict[str, Any]) -> float:
+    """A model's accuracy: the mean over seeds when the recipe repeats them, else its one measurement."""
+    return float(e.get("accuracy_mean", e["accuracy"]))
+
+
+def pruned(evals: dict[str, dict[str, Any]], base: str) -> list[str]:
+    """Variants (not INT8) with fewer MACs than the base model: the ones a speed claim is about."""
+    return [n for n in evals if n != base and not n.endswith(INT8_SUFFIX)
+            and evals[n]["macs"] < 0.999 * evals[base]["macs"]]
+
 
 SEED_RULE = ("with several seeds, accuracies are means over seeds, and a difference is distinguishable only when "
              "every seed's paired interval excludes 0 on the same side")

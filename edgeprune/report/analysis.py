@@ -6,10 +6,21 @@ from pathlib import Path
 from typing import Any
 
 from edgeprune.fileio import read_json
+from edgeprune.report.accuracy import (
+    INT8_SUFFIX,
+    accuracy_rows,
+    distinguishable,
+    mean_accuracy,
+    pairwise,
+    pruned,
+    ranking,
+    seed_comparisons,
+    vs_text,
+    within_noise_of_random,
+)
 
 CPU_BACKENDS = ("torch", "ort", "openvino")
 BACKEND_NAMES = {"ort": "onnxruntime", "openvino": "OpenVINO", "torch": "PyTorch", "web": "onnxruntime-web"}
-INT8_SUFFIX = "-int8"
 
 
 # ---------------------------------------------------------------- row access (bench.json rows)
@@ -112,10 +123,6 @@ def load_evals(run_root: Path, names: list[str], seeds: list[int] | None = None)
     return out
 
 
-def mean_accuracy(e: dict[str, Any]) -> float:
-    """A model's accuracy: the mean over seeds when the recipe repeats them, else its one measurement."""
-    return float(e.get("accuracy_mean", e["accuracy"]))
-
 
 def int8_accuracy(export_info: dict[str, Any]) -> float | None:
     """Test accuracy of the INT8 model from export.json, when it was measured."""
@@ -134,11 +141,6 @@ def drop_points(evals: dict[str, dict[str, Any]], base: str, name: str) -> float
     paired difference on the same test images, averaged over seeds when there are several."""
     return 100.0 * (mean_accuracy(evals[base]) - mean_accuracy(evals[name]))
 
-
-def pruned(evals: dict[str, dict[str, Any]], base: str) -> list[str]:
-    """Variants (not INT8) with fewer MACs than the base model: the ones a speed claim is about."""
-    return [n for n in evals if n != base and not n.endswith(INT8_SUFFIX)
-            and evals[n]["macs"] < 0.999 * evals[base]["macs"]]
 
 
 def eligible(evals: dict[str, dict[str, Any]], base: str, max_drop: float) -> list[str]:
@@ -217,8 +219,6 @@ def analyse(run, recipe) -> dict[str, Any]:
         result["holds"] = holds
         result["verdict"] = verdict_sentence(best, checks[best], evals, recipe, holds)
     result["recommendations"] = recommend(rows, evals, recipe)
-    from edgeprune.report.accuracy import accuracy_rows, pairwise, ranking
-
     result["accuracy"] = accuracy_rows(evals, recipe.base)
     result["pairwise"] = pairwise(evals, recipe.base)
     result["ranking"] = ranking(evals, recipe.base)
@@ -233,8 +233,6 @@ def verdict_sentence(best: str, checks: list[dict[str, Any]], evals, recipe, hol
             parts.append(f"not measured on {x['asked'] if 'asked' in x else x['backend']} {x['profile']}")
         else:
             parts.append(f"{x['speedup']:.2f}x faster on {x['where']} [{_f(x['low'])}, {_f(x['high'])}]")
-    from edgeprune.report.accuracy import seed_comparisons, vs_text
-
     drop = drop_points(evals, recipe.base, best)
     diffs = seed_comparisons(evals[recipe.base], evals[best])
     acc = (f"{abs(drop):.1f} points {'less' if drop >= 0 else 'more'} accurate "
@@ -279,8 +277,6 @@ def recommend(rows, evals, recipe) -> dict[str, dict[str, Any]]:
         base_rows = [b for b in rows if row_label(b) == recipe.base and row_ok(b) and b.get("backend") in backends
                      and (profile is None or b.get("profile") == r.get("profile"))]
         fastest_base = min(base_rows, key=lambda b: p50(b) or float("inf")) if base_rows else None
-        from edgeprune.report.accuracy import distinguishable, seed_comparisons, within_noise_of_random
-
         ties = sorted({row_label(x) for x in pool if row_label(x) != label and label in evals and row_label(x) in evals
                        and distinguishable(seed_comparisons(evals[label], evals[row_label(x)])) is False})
         out[target] = {
