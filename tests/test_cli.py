@@ -77,7 +77,9 @@ def test_offline_dataset_is_one_line(tmp_path):
     proc = cli("train", "--data", "mnist", "--data-root", str(tmp_path), "--out", str(tmp_path / "x"))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert "mnist idx files not found" in proc.stderr and "MNIST/raw" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    error, hint = proc.stderr.strip().splitlines()  # one line of error, one of hint
+    assert error.startswith("edgeprune train: error: mnist idx files not found") and "never downloads" in error
+    assert "MNIST/raw" in hint and "--data-root" in hint
 
 
 def test_truncated_checkpoint_is_a_clear_error(tmp_path):

@@ -48,20 +48,23 @@ def _find(folder: Path, stem: str) -> Path | None:
 
 def find_idx_files(name: str, root: str | Path | None = None) -> dict[str, tuple[Path, Path]]:
     """The (images, labels) files of the train and test splits, from the first folder that has all four."""
-    searched = []
-    for base in search_roots(name, root):
+    roots = search_roots(name, root)
+    for base in roots:
         for sub in LAYOUTS[name]:
             folder = base / sub if sub else base
-            searched.append(str(folder))
             found = {split: (_find(folder, img), _find(folder, lab)) for split, (img, lab) in SPLIT_FILES.items()}
             if all(p is not None for pair in found.values() for p in pair):
                 return found  # type: ignore[return-value]
-    hint = f"copy the four idx files ({', '.join(f for pair in SPLIT_FILES.values() for f in pair)}, .gz or not) " \
-           f"into {LAYOUTS[name][1]}/ under --data-root DIR"
+    where = f"{', '.join(map(str, roots))} (and their {'/, '.join(s for s in LAYOUTS[name] if s)}/)"
+    files = ", ".join(f for pair in SPLIT_FILES.values() for f in pair)
+    hint = f"copy the four idx files ({files}, .gz or not) into DIR/{LAYOUTS[name][1]}/ and pass --data-root DIR"
     if name in SYSTEM_PACKAGES:
-        hint = f"apt-get install {SYSTEM_PACKAGES[name][1]} (as root), or " + hint
-    raise DataNotFoundError(f"{name} idx files not found (searched {', '.join(searched)}); edgeprune never downloads "
-                            "unless asked", hint=hint)
+        package = SYSTEM_PACKAGES[name][1]
+        raise DataNotFoundError(f"{name} is not installed: run apt-get install {package} (as root), which puts it in "
+                                f"{system_root() / SYSTEM_PACKAGES[name][0]}; searched {where}; edgeprune never "
+                                "downloads unless asked", hint=f"apt-get install {package}, or {hint}")
+    raise DataNotFoundError(f"{name} idx files not found in {where}; edgeprune never downloads unless asked",
+                            hint=hint)
 
 
 def read_idx(path: str | Path) -> np.ndarray:
