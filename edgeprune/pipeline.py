@@ -381,7 +381,7 @@ class Pipeline:
         log(f"bench: {len(models)} models x {', '.join(cfg['backends'])} x {', '.join(cfg['profiles'])}")
         report = bench(list(models.values()), baseline=checkpoint(self.run, self.recipe.base),
                        backends=tuple(cfg["backends"]), profiles=tuple(cfg["profiles"]), threads=cfg["threads"],
-                       batch=cfg["batch"], preset=preset, data=self.data, out=folder,
+                       batch=cfg["batch"], preset=preset, out=folder,  # accuracy: eval.json and export.json
                        memory=cfg["memory"],
                        exports={checkpoint(self.run, n): export_dir(self.run, n) for n in self.benched()})
         files = [p for p in files_under(folder) if p.parent == folder]

@@ -210,8 +210,8 @@ def analyse(run, recipe) -> dict[str, Any]:
         return (sum(1 for x in items if x.get("holds")), min(lows) if lows else -1.0, evals[name]["accuracy"])
 
     ranked = sorted(ok, key=strength, reverse=True)
-    if not ranked:
-        ranked = sorted((n for n in checks), key=strength, reverse=True)
+    if not ranked:  # nothing within the accuracy bound: the verdict speaks of the most accurate pruned model
+        ranked = sorted(checks, key=lambda n: (mean_accuracy(evals[n]), strength(n)), reverse=True)
     best = ranked[0] if ranked else None
     result["best"] = best
     if best is not None:
