@@ -464,6 +464,12 @@ class Pipeline:
         primary = {n for n in until_set if "@" not in n} or until_set  # repeat seeds only when named
         last = max((names.index(n) for n in primary), default=None)  # --until prune: after the last prune stage
         self.validate()
+        with _SIGINT:
+            return self._execute(stages, only_set, force_set, last, t0)
+
+    def _execute(self, stages: list[Stage], only_set: set[str], force_set: set[str], last: int | None,
+                 t0: float) -> Outcome:
+        names = [s.name for s in stages]
         self.run.root.mkdir(parents=True, exist_ok=True)
         self.run.meta.update({"recipe": self.recipe.name, "recipe_source": self.recipe.source,
                               "recipe_sha256": self.recipe.digest()})
@@ -539,12 +545,43 @@ class Pipeline:
         except KeyboardInterrupt:
             self.run.event(stage.name, "interrupted", round(time.time() - started, 3))
             raise
-        except BaseException:
+        except BaseException as e:
+            if _SIGINT.seen:  # Ctrl-C inside a library call can surface as that library's own error
+                self.run.event(stage.name, "interrupted", round(time.time() - started, 3))
+                raise KeyboardInterrupt(f"interrupted in {stage.name}") from e
             self.run.event(stage.name, "failed", round(time.time() - started, 3))
             raise
         self.run.meta.get("pending", {}).pop(stage.name, None)
         rec = self.run.record(stage.name, key, config, hashes, artifacts, started, info)
         log(f"{stage.name}: done in {rec.seconds:.1f} s")
+
+
+class _SigintWatch:
+    """While a pipeline runs, remember that Ctrl-C came (then raise KeyboardInterrupt as Python would)."""
+
+    seen = False
+
+    def __enter__(self) -> _SigintWatch:
+        import signal
+        import threading
+
+        self.seen, self._previous = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+_SIGINT = _SigintWatch()
 
 
 def _portable(train: Any) -> dict[str, Any]:

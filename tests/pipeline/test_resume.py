@@ -115,3 +115,27 @@ def test_ctrl_c_inside_a_pruning_stage_resumes_at_the_next_step(make_recipe, tmp
     assert steps == [1, 2]
     report = json.loads((out / "models" / "A" / "prune.json").read_text())
     assert [row["step"] for row in report["history"]] == [1, 2]
+
+
+def test_ctrl_c_that_a_library_turns_into_its_own_error_is_still_an_interrupt(tiny_recipe, tmp_path, monkeypatch):
+    """safetensors or torch can surface a SIGINT as their own exception: the run still stops as interrupted."""
+    import pytest
+
+    from edgeprune.pipeline import Pipeline
+    from edgeprune.recipe import load_recipe
+
+    def train_then_ctrl_c(self, seed=None):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            raise RuntimeError("could not determine the shape of object type 'torch.storage.UntypedStorage'") from None
+        raise AssertionError("no SIGINT arrived")
+
+    monkeypatch.setattr(Pipeline, "_stage_train", train_then_ctrl_c)
+    pipe = Pipeline(load_recipe(tiny_recipe), tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        pipe.execute()
+    m = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert m["events"][-1] == {**m["events"][-1], "stage": "train", "action": "interrupted"}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
