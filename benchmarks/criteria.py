@@ -170,7 +170,7 @@ def _table(results: dict, args: argparse.Namespace, command: str, wall: float, h
     lines = ["# Pruning criteria at equal MACs: edgeprune vs Torch-Pruning", "",
              f"Command: `{command}`", "",
              f"Fashion-MNIST, {'/'.join(map(str, args.sizes))} train/val/test images (stratified, drawn per seed), "
-             f"32 px; VGG16-BN width {args.width:g}, compact head, {args.base_epochs} base epochs; every method: "
+             f"32 px; VGG16-BN width {args.width:g}, compact head, {args.base_epochs} base epoch(s); every method: "
              f"{args.steps} pruning step(s) to the same MACs target (geometric per step), {args.finetune_epochs} "
              f"fine-tuning epoch(s) after each (Adam lr {args.lr:g}, batch {args.batch_size}, best val loss kept); "
              f"data-driven criteria score on {args.score_samples} training samples. Wall time {wall / 60:.1f} min "
@@ -182,7 +182,9 @@ def _table(results: dict, args: argparse.Namespace, command: str, wall: float, h
         lines += [f"Base models (test accuracy, 95% Wilson): {'; '.join(base)}; {b0['params']:,} params, "
                   f"{b0['macs']:,} MACs.", ""]
     head = "| method | " + " | ".join(f"acc % @ {t:g} MACs | MACs kept" for t in args.targets) + " |"
-    lines += ["## Test accuracy over seeds (mean ± sd, %)", "", head,
+    sd_note = (f"mean ± sd over {len(seeds)} seeds, %" if len(seeds) > 1 else
+               "1 seed only: the ± 0.0 is no spread estimate, %")
+    lines += [f"## Test accuracy ({sd_note})", "", head,
               "|---|" + "---:|---:|" * len(args.targets)]
     for m in args.methods:
         row = [LABELS[m]]
