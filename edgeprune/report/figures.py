@@ -21,7 +21,7 @@ DPI = 110
 
 def _save(fig, path: Path) -> Path:
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=DPI)  # every figure is laid out (tight_layout) already
     plt.close(fig)
     return path
 
@@ -195,7 +195,10 @@ def pareto(evals: dict[str, dict[str, Any]], base: str, path: Path) -> Path:
     log_x = max(macs) / max(min(macs), 1) > 5
     if log_x:
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "125" else "")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
+    ax.margins(x=0.08, y=0.1)  # room for the labels of the corner points
     ax.set_xlabel(f"MACs per image (millions{', log scale' if log_x else ''})")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Accuracy vs MACs: the Pareto front of all variants")

@@ -137,3 +137,13 @@ def test_ctrl_c_that_a_library_turns_into_its_own_error_is_still_an_interrupt(ti
     m = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert m["events"][-1] == {**m["events"][-1], "stage": "train", "action": "interrupted"}
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+
+def test_a_changed_claim_reruns_only_the_report(finished_run, make_recipe):
+    out = finished_run
+    edited = make_recipe(("speedup = 1.0", "speedup = 1.5"), ("max_accuracy_drop = 100.0", "max_accuracy_drop = 50.0"))
+    assert main(["pipeline", str(edited), "--out", str(out)]) == 0
+    runs = _runs(json.loads((out / "manifest.json").read_text()))
+    assert runs.pop("report") == 2
+    assert set(runs.values()) == {1}, runs  # data, train, prune, export and bench were all reused
+    assert "1.5x" in (out / "report.md").read_text()
