@@ -121,10 +121,9 @@ def test_ctrl_c_that_a_library_turns_into_its_own_error_is_still_an_interrupt(ti
     """safetensors or torch can surface a SIGINT as their own exception: the run still stops as interrupted."""
     import pytest
 
+    import edgeprune.pipeline as pipeline
     from edgeprune.pipeline import Pipeline
     from edgeprune.recipe import load_recipe
-
-    import edgeprune.pipeline as pipeline
 
     def train_then_ctrl_c(self, seed=None):
         pipeline._SIGINT.seen = True  # what the SIGINT handler records (no real signal inside pytest's process)
