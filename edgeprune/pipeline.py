@@ -67,6 +67,7 @@ class Outcome:
     report: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    report_stale: bool = False  # report.md describes an earlier recipe or earlier models
 
 
 def model_dir(run: Run, name: str, seed: int | None = None) -> Path:
@@ -504,11 +505,40 @@ class Pipeline:
                 self.run.event(current or "pipeline", "interrupted")
             raise
         report = self.run.path("report.md")
-        outcome.report = report if report.exists() else None
         rec = self.run.stages.get("report")
-        outcome.summary = rec.info if rec else {}
+        current = "report" in outcome.ran or "report" in outcome.skipped or (
+            rec is not None and self.states(stages)["report"] == "done")
+        outcome.report = report if report.exists() else None
+        outcome.report_stale = outcome.report is not None and not current
+        outcome.summary = rec.info if rec and current else {}  # an old report's verdict is not this recipe's
         outcome.seconds = round(time.perf_counter() - t0, 1)
         return outcome
+
+    def states(self, stages: list[Stage] | None = None) -> dict[str, str]:
+        """Each stage's state without running anything: ``done``, ``pending``, or ``stale (why)``.
+
+        A stage is done only when its key (recipe section + input hashes) matches the record and every
+        stage it needs is done too, so an edited recipe shows as stale from the first stage it touches.
+        """
+        stages = self.stages() if stages is None else stages
+        states: dict[str, str] = {}
+        for stage in stages:
+            rec = self.run.stages.get(stage.name)
+            if rec is None:
+                states[stage.name] = "pending"
+                continue
+            behind = [n for n in stage.needs if states.get(n, "done") != "done" and (n in self.run.stages or _required(n))]
+            if behind:
+                states[stage.name] = f"stale ({behind[0]} will run first)"
+                continue
+            try:
+                config = stage.config() if callable(stage.config) else stage.config
+                key, _ = self.run.key(config, stage.inputs())
+            except (OSError, EdgepruneError):
+                states[stage.name] = "stale (its inputs are missing)"
+                continue
+            states[stage.name] = "done" if self.run.fresh(stage.name, key) else "stale (recipe or inputs changed)"
+        return states
 
     def _progress(self, stages: list[Stage], left: list[Stage], elapsed: float) -> str:
         """``5/23 stages, 160 s so far, about 290 s left``: seconds per base epoch come from the training stage."""

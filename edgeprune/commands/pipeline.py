@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {rec['target']}: {rec['variant']} on {rec['backend']} {rec['threads']} thread(s), "
                   f"p50 {rec['p50_ms']:.3f} ms")
     if outcome.report is not None:
-        print(f"report: {outcome.report}")
+        stale = " (out of date: the recipe or the models changed since; run without --until/--only to refresh it)"
+        print(f"report: {outcome.report}{stale if outcome.report_stale else ''}")
     if args.check_claim and summary.get("holds") is False:
         return 1
     return 0
@@ -72,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _list(pipe) -> int:
     """Print each stage and whether it is done, stale or pending."""
-    for stage in pipe.stages():
-        rec = pipe.run.stages.get(stage.name)
-        state = "pending" if rec is None else f"done {rec.finished} ({rec.seconds:.1f} s, {rec.runs} run(s))"
-        print(f"{stage.name:28s} {state}")
+    for name, state in pipe.states().items():
+        rec = pipe.run.stages.get(name)
+        if state == "done":
+            state = f"done {rec.finished} ({rec.seconds:.1f} s, {rec.runs} run(s))"
+        print(f"{name:28s} {state}")
     return 0

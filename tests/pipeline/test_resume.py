@@ -146,3 +146,17 @@ def test_a_changed_claim_reruns_only_the_report(finished_run, make_recipe):
     assert runs.pop("report") == 2
     assert set(runs.values()) == {1}, runs  # data, train, prune, export and bench were all reused
     assert "1.5x" in (out / "report.md").read_text()
+
+
+def test_an_edited_recipe_shows_stale_stages_and_no_old_verdict(finished_run, make_recipe, capsys):
+    out = finished_run
+    edited = make_recipe(("target_macs = 0.5", "target_macs = 0.6"))
+    capsys.readouterr()
+    assert main(["pipeline", str(edited), "--out", str(out), "--list"]) == 0
+    states = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert states["train"].startswith("done") and states["export:VGG"].startswith("done")
+    assert states["prune:A"] == "stale (recipe or inputs changed)"
+    assert states["prune:B"].startswith("stale (prune:A") and states["report"].startswith("stale")
+    assert main(["pipeline", str(edited), "--out", str(out), "--until", "train"]) == 0
+    printed = capsys.readouterr().out
+    assert "out of date" in printed and "claim" not in printed.lower(), printed
