@@ -162,7 +162,7 @@ class Pipeline:
         train = _portable(r.train)
         out = [Stage(_seeded("train", seed), {"model": dataclasses.asdict(r.model), "train": train, "seed": used},
                      lambda: [data_json], lambda: self._stage_train(seed), ["data"], folder=model_dir(run, r.base, seed),
-                     epochs=r.train.epochs, fixed_s=2.0)]
+                     resumable=True, epochs=r.train.epochs, fixed_s=2.0)]
         for v in r.order():
             parent_stage = _seeded("train" if v.parent == r.base else f"prune:{v.parent}", seed)
             out.append(Stage(_seeded(f"prune:{v.name}", seed),

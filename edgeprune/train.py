@@ -21,6 +21,7 @@ from edgeprune.data.bundle import DataBundle
 from edgeprune.devices import resolve_device
 from edgeprune.errors import ConfigError
 from edgeprune.fileio import write_json
+from edgeprune.train_state import META, TrainState, clear_state, fingerprint, load_state, save_state
 from edgeprune.ui import log, track
 
 Regularizer = Callable[[nn.Module], torch.Tensor]
@@ -226,7 +227,24 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, r
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
     main = rank == 0
-    for epoch in range(1, cfg.epochs + 1):
+    folder = Path(out) if out is not None else None
+    fp = fingerprint({k: v for k, v in asdict(cfg).items() if k not in ("device", "num_workers")}, model,
+                     {s: len(data.split(s)) for s in ("train", "val")}) if folder else ""
+    state = load_state(folder, fp) if folder else None
+    if state is not None:
+        model.load_state_dict(state.model)
+        opt.load_state_dict(state.optimizer)
+        sched.load_state_dict(state.scheduler)
+        torch.set_rng_state(state.rng["torch"])
+        if train_loader.generator is not None and "loader" in state.rng:
+            train_loader.generator.set_state(state.rng["loader"])
+        best_state = state.best
+        history = History(**state.extra["history"])
+        best_key = tuple(state.extra["best_key"]) if state.extra["best_key"] is not None else None
+        stale = state.extra["stale"]
+        if main:
+            log(f"resuming at epoch {state.epoch + 1}/{cfg.epochs} (state of epoch {state.epoch} in {folder / META})")
+    for epoch in range(state.epoch + 1 if state else 1, cfg.epochs + 1):
         if sampler is not None:
             sampler.set_epoch(epoch)
         net.train()
@@ -272,12 +290,19 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, r
         if main:
             log(f"epoch {epoch}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f}  "
                 f"val loss {val.loss:.4f} acc {val.accuracy:.3f}{'  *' if improved else ''}  ({row['seconds']:.1f}s)")
-            if out is not None:
-                write_json(Path(out) / "history.json", asdict(history))
+            if folder is not None:
+                write_json(folder / "history.json", asdict(history))
+                rng = {"torch": torch.get_rng_state()}
+                if train_loader.generator is not None:
+                    rng["loader"] = train_loader.generator.get_state()
+                save_state(folder, TrainState(epoch, model.state_dict(), best_state, opt.state_dict(), sched.state_dict(),
+                                              rng, {"history": asdict(history), "best_key": best_key, "stale": stale}), fp)
         if cfg.patience is not None and stale >= cfg.patience:
             if main:
                 log(f"early stop: no improvement for {cfg.patience} epochs")
             break
+    if folder is not None and main:
+        clear_state(folder)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.to(memory_format=torch.contiguous_format)  # what export, pruning and checkpoints expect

@@ -89,3 +89,45 @@ def test_ctrl_c_leaves_the_last_good_checkpoint(tmp_path, digits):
     val = ep.evaluate(saved, digits, "val", device="cpu")
     assert abs(val.loss - history["epochs"][0]["val_loss"]) < 1e-4
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_interrupted_fit_resumes_at_the_next_epoch_as_if_never_stopped(digits, tmp_path, monkeypatch):
+    import pytest
+
+    import edgeprune.train as train_mod
+    from edgeprune.train_state import META, TENSORS
+
+    cfg = TrainConfig(epochs=2, device="cpu", seed=3, lr=3e-3)
+    init = ep.create_model("vgg11_bn", data=digits, width=0.125).state_dict()
+    straight = ep.create_model("vgg11_bn", data=digits, width=0.125)
+    straight.load_state_dict(init)
+    want = fit(straight, digits, cfg, out=tmp_path / "straight")
+    assert not (tmp_path / "straight" / META).exists()  # a finished fit leaves no state behind
+
+    calls = {"n": 0}
+    real = train_mod.evaluate
+
+    def stop_in_epoch_2(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    model = ep.create_model("vgg11_bn", data=digits, width=0.125)
+    model.load_state_dict(init)
+    monkeypatch.setattr(train_mod, "evaluate", stop_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, digits, cfg, out=tmp_path / "run")
+    monkeypatch.setattr(train_mod, "evaluate", real)
+    assert json.loads((tmp_path / "run" / META).read_text())["epoch"] == 1 and (tmp_path / "run" / TENSORS).exists()
+
+    fresh = ep.create_model("vgg11_bn", data=digits, width=0.125)  # other initial weights: the state wins
+    got = fit(fresh, digits, cfg, out=tmp_path / "run")
+    assert [e["val_loss"] for e in got.epochs] == [e["val_loss"] for e in want.epochs]
+    assert got.best_epoch == want.best_epoch
+    assert all(torch.equal(x, y) for x, y in zip(fresh.state_dict().values(), straight.state_dict().values(), strict=True))
+
+    # another config is another work: its fit ignores the state and starts at epoch 1
+    other = fit(ep.create_model("vgg11_bn", data=digits, width=0.125), digits,
+                TrainConfig(epochs=1, device="cpu", seed=4), out=tmp_path / "run")
+    assert [e["epoch"] for e in other.epochs] == [1]
