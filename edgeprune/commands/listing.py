@@ -38,10 +38,15 @@ def run(args: argparse.Namespace) -> int:
         from edgeprune.errors import EdgepruneError
 
         raise EdgepruneError(f"{args.what} are not available in this build of edgeprune") from None
-    items = obj(args.pattern) if args.what == "models" else (obj() if callable(obj) else obj)
+    if args.what == "models":
+        from edgeprune.models.support import support_status
+
+        items = {name: support_status(name).describe() for name in obj(args.pattern)}
+    else:
+        items = obj() if callable(obj) else obj
     if isinstance(items, dict):
         for name, desc in items.items():
-            print(f"{name:24s} {desc}")
+            print(f"{name:26s} {desc}")
     else:
         print("\n".join(items))
     return 0

@@ -3,7 +3,9 @@
 Exporter choice: the TorchScript exporter (``dynamo=False``). It writes a single self-contained
 file, folds BatchNorm into the convolutions, takes a dynamic batch axis through ``dynamic_axes``
 and runs in well under a second for a small VGG (the dynamo exporter takes ~3 s, needs onnxscript
-and writes external data unless told not to). Its deprecation warning is filtered locally.
+and writes external data unless told not to). Its deprecation warning is filtered locally. Where it cannot trace a model
+(AdaptiveAvgPool2d to a size that does not divide its input, e.g. torchvision's VGG at 32 px), the
+torch.export-based exporter takes over (opset 18 or later).
 """
 
 from __future__ import annotations
@@ -51,10 +53,13 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], opset: int = OPS
         try:
             proto = _trace_to_onnx(model, (x,), opset)
         except Exception as e:  # the exporter raises many types; name the layer that fails
-            layer = find_failing_layer(model, x, opset)
-            where = f" at layer {layer}" if layer else ""
-            raise ExportError(f"{spec.name} cannot be exported to ONNX opset {opset}{where}: {first_line(e)}",
-                              hint="replace that layer with a standard one or try another --opset") from e
+            try:
+                proto = _dynamo_to_onnx(model, (x,), opset)
+            except Exception:
+                layer = find_failing_layer(model, x, opset)
+                where = f" at layer {layer}" if layer else ""
+                raise ExportError(f"{spec.name} cannot be exported to ONNX opset {opset}{where}: {first_line(e)}",
+                                  hint="replace that layer with a standard one or try another --opset") from e
     _set_metadata(proto, spec, source_sha256)
     save_onnx(proto, path)
     return path
@@ -168,6 +173,22 @@ def _trace_to_onnx(model: nn.Module, args: tuple[torch.Tensor, ...], opset: int)
                           output_names=[OUTPUT_NAME], do_constant_folding=True,
                           dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
         return onnx.load(str(path))  # external data, if any, is read into memory here
+
+
+def _dynamo_to_onnx(model: nn.Module, args: tuple[torch.Tensor, ...], opset: int):
+    """The torch.export-based exporter, for what TorchScript cannot trace (e.g. AdaptiveAvgPool2d to 7x7 from 1x1)."""
+    import onnx
+
+    with tempfile.TemporaryDirectory() as tmp, quiet_native_output(replay=False), warnings.catch_warnings(), \
+            torch.no_grad():
+        warnings.simplefilter("ignore")
+        path = Path(tmp) / "exported.onnx"
+        program = torch.onnx.export(model, args, dynamo=True, opset_version=max(opset, 18), input_names=[INPUT_NAME],
+                                    output_names=[OUTPUT_NAME],
+                                    dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), verbose=False)
+        program.optimize()
+        program.save(str(path), external_data=False)
+        return onnx.load(str(path))
 
 
 @contextlib.contextmanager

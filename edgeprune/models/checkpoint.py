@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from edgeprune.errors import CheckpointError, EdgepruneError, first_line
 from edgeprune.fileio import atomic_path
 from edgeprune.models.layers import layer_sizes, resize_layers
 from edgeprune.models.spec import ModelSpec, attach_spec, spec_of
+from edgeprune.models.support import no_init
 
 FORMAT = "edgeprune-checkpoint/1"
 
@@ -72,13 +74,19 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         raise CheckpointError(f"{path}: the tensors cannot be read ({first_line(e)})",
                               hint="the file is truncated or corrupted; re-create it") from e
     try:
-        with torch.device("meta"):
-            model = build(spec.name, **spec.kwargs)
-            resize_layers(model, spec.layers)
+        try:
+            with torch.device("meta"):
+                model = build(spec.name, **spec.kwargs)
+        except NotImplementedError:  # a builder that computes widths with tensors (RegNet): real, uninitialized
+            with no_init():
+                model = build(spec.name, **spec.kwargs)
+        resize_layers(model, spec.layers)
     except EdgepruneError:
         raise
     except Exception as e:
         raise CheckpointError(f"{path}: the architecture cannot be rebuilt ({first_line(e)})") from e
+    state = OrderedDict(state)
+    state._metadata = model.state_dict()._metadata  # module versions (MNASNet's loader checks its own)
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:

@@ -66,14 +66,12 @@ class ChannelGroup:
 
 
 def classifier_layer(model: nn.Module) -> nn.Module:
-    """The final Linear (never pruned)."""
-    last = None
-    for m in model.modules():
-        if isinstance(m, nn.Linear):
-            last = m
-    if last is None:
-        raise ModelError(f"{type(model).__name__} has no Linear classifier to protect from pruning")
-    return last
+    """The layer whose outputs are the classes, never pruned: the last Linear, else the last Conv2d (SqueezeNet)."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not linears and not convs:
+        raise ModelError(f"{type(model).__name__} has no Linear or Conv2d classifier to protect from pruning")
+    return (linears or convs)[-1]
 
 
 class Graph:

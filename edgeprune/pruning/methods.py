@@ -22,6 +22,7 @@ from edgeprune.data import DataBundle
 from edgeprune.errors import ConfigError
 from edgeprune.fileio import read_json, sha256_file, write_json
 from edgeprune.models import attach_spec, load_checkpoint, save_checkpoint, spec_of
+from edgeprune.models.support import check_supported
 from edgeprune.pruning.criteria import CriterionConfig, get_criterion
 from edgeprune.pruning.regularizers import make_regularizer
 from edgeprune.pruning.report import model_summary, write_report
@@ -167,6 +168,7 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
         raise ConfigError(f"finetune_epochs must be >= 0, got {finetune_epochs}")
     model, parent_sha = _resolve_model(model)
     spec = spec_of(model)
+    check_supported(spec.name)
     tc = train_config or TrainConfig()
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:

@@ -17,11 +17,11 @@ from edgeprune.fileio import sha256_file
 from edgeprune.models import layer_widths, spec_of
 
 
-class Spectral(nn.Module):
-    """A layer the ONNX exporter cannot handle (FFT)."""
+class Bessel(nn.Module):
+    """A layer neither ONNX exporter can handle (no ONNX operator computes a Bessel function)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.fft.fft2(x).real
+        return torch.special.bessel_j0(x)
 
 
 def test_spec_and_readable_metadata_travel_into_the_file(tiny_ckpt, tmp_path):
@@ -72,8 +72,8 @@ def test_conv_shapes_equal_the_half_width_model(tiny_half_ckpt, tmp_path):
 
 def test_unsupported_layer_is_named(digits, tmp_path):
     model = ep.create_model("vgg11_bn", data=digits, width=0.125)
-    model.features[3] = Spectral()
-    with pytest.raises(ExportError, match=r"features\.3 \(Spectral\).*fft"):
+    model.features[3] = Bessel()
+    with pytest.raises(ExportError, match=r"features\.3 \(Bessel\).*bessel"):
         export_onnx(model, tmp_path / "bad.onnx")
     assert not (tmp_path / "bad.onnx").exists()
 
@@ -127,3 +127,16 @@ def test_read_spec_of_a_foreign_file_is_none(tmp_path):
     assert read_spec(tmp_path / "plain.onnx") is None
     with pytest.raises(ExportError, match="does not exist"):
         read_spec(tmp_path / "missing.onnx")
+
+
+def test_what_torchscript_cannot_trace_goes_through_torch_export(digits, tmp_path, assert_outputs_close):
+    model = ep.create_model("vgg11_bn", data=digits, width=0.125).eval()
+    # torchvision's VGG at 32 px: AdaptiveAvgPool2d to 3x3 from a 1x1 map (TorchScript: "not factor of input size")
+    model.features.append(nn.AdaptiveAvgPool2d((3, 3)))
+    model.features.append(nn.AdaptiveAvgPool2d((1, 1)))
+    path = export_onnx(model, tmp_path / "m.onnx")
+    assert read_spec(path).name == "vgg11_bn"
+    x = np.random.default_rng(0).standard_normal((3, 1, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    assert_outputs_close(ort_runner(path)(x), want)  # batch 3: the batch axis stayed dynamic
