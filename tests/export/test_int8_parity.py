@@ -19,7 +19,14 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from edgeprune.errors import ExportError
-from edgeprune.export.parity import INT8_MIN_AGREEMENT, Target, check_parity, parity_error, random_batch, torch_logits
+from edgeprune.export.parity import (
+    INT8_MIN_AGREEMENT,
+    Target,
+    check_parity,
+    parity_error,
+    random_batch,
+    torch_logits,
+)
 from edgeprune.models import ModelSpec, attach_spec
 
 SHAPE = (1, 8, 8)

@@ -236,7 +236,7 @@ def test_hutchinson_is_the_mean_of_v_hv_and_within_its_standard_error_of_the_exa
     net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(),
                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3))
     net = attach_spec(_randomize_bn(net).eval(), ModelSpec("toy", input_shape=(1, 8, 8)))
-    names, shapes, theta, logits = _flat(net)
+    names, _, theta, logits = _flat(net)
     batches = _batches((4, 2), 3, seed=7)
     hessians = [torch.autograd.functional.hessian(lambda th, x=x, y=y: F.cross_entropy(logits(th, x), y), theta)
                 for x, y in batches]  # per batch, of its mean loss
@@ -284,7 +284,7 @@ def _per_sample_grads(logits, theta, batches, label_fn):
 
 def test_empirical_and_exact_fisher_match_per_sample_autograd():
     net = _obd_net()
-    names, shapes, theta, logits = _flat(net)
+    names, _, theta, logits = _flat(net)
     batches = _batches((4, 2), 3, seed=7)
     empirical = sum(w * g.pow(2) for g, w in _per_sample_grads(logits, theta, batches,
                                                                 lambda *a: [(a[3], 1.0)])) / 6
@@ -299,7 +299,7 @@ def test_empirical_and_exact_fisher_match_per_sample_autograd():
     ggn = torch.zeros_like(theta)
     for x, _ in batches:
         for i in range(len(x)):
-            jac = torch.autograd.functional.jacobian(lambda th: logits(th, x[i:i + 1])[0], theta)  # (3, P)
+            jac = torch.autograd.functional.jacobian(lambda th, xi=x[i:i + 1]: logits(th, xi)[0], theta)  # (3, P)
             p = F.softmax(logits(theta, x[i:i + 1])[0], 0)
             ggn += torch.einsum("ki,kl,li->i", jac, torch.diag(p) - torch.outer(p, p), jac)
     torch.testing.assert_close(fisher, ggn / 6, rtol=1e-9, atol=1e-12)
@@ -376,7 +376,7 @@ def _kept(model, original):
     kept = {}
     for name in ("a", "b", "c"):
         conv, orig = getattr(model, name), getattr(original, name)
-        idx = [int(round(float(b))) - 1 for b in conv.bias.detach()]
+        idx = [round(float(b)) - 1 for b in conv.bias.detach()]
         for j, o in enumerate(idx):  # the surviving filter is the original one, restricted to surviving inputs
             in_keep = kept.get({"b": "a", "c": "b"}.get(name), list(range(orig.in_channels)))
             assert torch.equal(conv.weight.detach()[j], orig.weight.detach()[o][in_keep])
