@@ -181,6 +181,25 @@ def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Opti
     return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+def _rank0_validation(model: nn.Module, loader: DataLoader, device: torch.device) -> EvalResult:
+    """Validation under DDP: every rank takes rank 0's BatchNorm statistics and rank 0's figures.
+
+    Parameters are equal on all ranks (all-reduced gradients), but BN running statistics are updated by
+    each rank from its own shard in the forward pass; left alone they differ, and so would each rank's
+    validation loss, best epoch and early stop, leaving a rank that stopped alone to hang the others.
+    """
+    import dataclasses
+
+    import torch.distributed as dist
+
+    for b in model.buffers():
+        dist.broadcast(b.data, src=0)
+    val = evaluate(model, loader, device)
+    figures = torch.tensor([val.loss, val.accuracy], dtype=torch.float64, device=device)
+    dist.broadcast(figures, src=0)  # one decision for all, even if kernels differ between devices
+    return dataclasses.replace(val, loss=float(figures[0]), accuracy=float(figures[1]))
+
+
 def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, regularizer: Regularizer | None = None,
         out: str | Path | None = None, on_improve: Callable[[nn.Module], None] | None = None) -> History:
     """Train on ``data.train``, select on ``data.val``, leave the best weights in ``model``.
@@ -272,7 +291,10 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, r
             loss_sum += float(loss.detach()) * y.numel()
             correct += int((logits.detach().argmax(1) == y).sum())
             seen += y.numel()
-        val = evaluate(model, val_loader, device)
+        if world > 1:
+            val = _rank0_validation(model, val_loader, device)
+        else:
+            val = evaluate(model, val_loader, device)
         row = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
                "reg": reg_sum / max(seen, 1), "samples": seen, "val_loss": val.loss, "val_acc": val.accuracy,
                "seconds": round(time.perf_counter() - t0, 3)}
