@@ -16,8 +16,8 @@ from edgeprune.bench.claims import check_claims, parse_claim_on
 from edgeprune.bench.profiles import Profile, get_profile, pinned
 from edgeprune.bench.rows import BenchReport, BenchRow
 from edgeprune.bench.stats import speedup, summarize
-from edgeprune.bench.timing import PRESETS, Preset, RawResult, measure_interleaved
 from edgeprune.errors import ConfigError
+from edgeprune.runtime.timing import PRESETS, Preset, RawResult, measure_interleaved
 
 __all__ = ["bench"]
 
