@@ -25,7 +25,7 @@ runs the first inference, the warm-up and the timed rounds with :mod:`edgeprune.
 interleaving baseline and candidates A B A B in rounds so drift hits all of them alike.
 
 Out-of-process backends (web: a browser page runs the protocol in JavaScript; ssh: a runner on a
-board runs ``timing.py`` verbatim) implement
+board runs ``edgeprune/runtime/timing.py`` verbatim) implement
 
     measure(artifacts: list[Artifact], threads: int, batch: int, preset: Preset) -> list[RawResult]
 

@@ -1,4 +1,4 @@
-"""The ``ssh`` bench backend: a board runs the device bundle's runner (timing.py verbatim) over SSH.
+"""The ``ssh`` bench backend: a board runs the device bundle's runner (runtime/timing.py verbatim) over SSH.
 
 Out of process: every MODEL becomes a device bundle for the board's own target, is copied over the
 ssh channel, verified there, and measured by one runner process that interleaves all of them in
