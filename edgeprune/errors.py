@@ -43,7 +43,12 @@ class ExportError(EdgepruneError):
     exit_code = 3
 
 
-def first_line(e: BaseException) -> str:
-    """The first line of an exception's message (its type name when empty), for one-line errors."""
+def first_line(e: BaseException, limit: int = 300, empty: str | None = None) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), for one-line errors.
+
+    An empty message gives ``empty``, or the exception's type name when ``empty`` is None.
+    """
     text = str(e).strip()
-    return text.splitlines()[0][:300] if text else type(e).__name__
+    if not text:
+        return type(e).__name__ if empty is None else empty
+    return text.splitlines()[0][:limit]

@@ -368,7 +368,7 @@ class Pipeline:
 
     def _stage_bench(self) -> tuple[list[Path], dict[str, Any]]:
         from edgeprune.bench import bench
-        from edgeprune.bench.timing import PRESETS
+        from edgeprune.runtime.timing import PRESETS
 
         cfg = self._bench_config()
         preset = PRESETS[cfg["preset"]]

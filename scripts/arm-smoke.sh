@@ -74,7 +74,7 @@ if [ ! -f "$ROOT/.edgeprune-ready" ]; then
 fi
 
 # --- aarch64 onnxruntime + numpy, the versions the bundle pins (cached) ------------------------
-REQ=$("$PY" -c 'from edgeprune.deploy.device.targets import requirements_for; print(" ".join(requirements_for("linux-aarch64", (3, 11))))')
+REQ=$("$PY" -c 'from edgeprune.runtime.device.targets import requirements_for; print(" ".join(requirements_for("linux-aarch64", (3, 11))))')
 if [ ! -f "$SITE/.edgeprune-ready" ] || [ "$(cat "$SITE/.edgeprune-ready")" != "$REQ" ]; then
     say "fetching aarch64 wheels: $REQ"
     rm -rf "$SITE"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeprune.bench.backends import Artifact
+from edgeprune.errors import first_line
 
 __all__ = ["InputProblem", "Source", "artifact_for", "inspect_model"]
 
@@ -89,7 +90,7 @@ def _inspect_onnx(src: Source) -> None:
         proto = onnx.load(str(src.path), load_external_data=False)
         onnx.checker.check_model(proto)
     except Exception as e:
-        raise InputProblem(f"not a valid ONNX model: {str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__}") from e
+        raise InputProblem(f"not a valid ONNX model: {first_line(e, 200)}") from e
     if not proto.graph.input:
         raise InputProblem("ONNX model has no inputs")
     inits = {i.name for i in proto.graph.initializer}
@@ -115,7 +116,7 @@ def _inspect_ir(src: Source) -> None:
         shape = model.inputs[0].get_partial_shape()
         dims = [d.get_length() if d.is_static else None for d in shape]
     except Exception as e:
-        raise InputProblem(f"not a readable OpenVINO IR: {str(e).strip().splitlines()[0][:200]}") from e
+        raise InputProblem(f"not a readable OpenVINO IR: {first_line(e, 200)}") from e
     if len(dims) < 2 or any(d is None for d in dims[1:]):
         raise InputProblem(f"OpenVINO input shape {dims}: need fixed (C, H, W) after the batch axis")
     src.input_shape = tuple(int(d) for d in dims[1:])

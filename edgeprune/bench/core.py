@@ -16,8 +16,8 @@ from edgeprune.bench.claims import check_claims, parse_claim_on
 from edgeprune.bench.profiles import Profile, get_profile, pinned
 from edgeprune.bench.rows import BenchReport, BenchRow
 from edgeprune.bench.stats import speedup, summarize
-from edgeprune.bench.timing import PRESETS, Preset, RawResult, measure_interleaved
-from edgeprune.errors import ConfigError
+from edgeprune.errors import ConfigError, first_line
+from edgeprune.runtime.timing import PRESETS, Preset, RawResult, measure_interleaved
 
 __all__ = ["bench"]
 
@@ -265,8 +265,7 @@ def _out_of_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], thr
 
 
 def _line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:300] if text else ""
+    return first_line(e, empty="")  # after the type name: "ValueError: <first line>"
 
 
 def _fill_timing(row: BenchRow, res: RawResult, batch: int) -> None:

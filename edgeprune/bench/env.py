@@ -6,49 +6,16 @@ import os
 import platform
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cgroup_cpu_quota", "collect_env", "cpu_flags", "cpu_model", "git_sha", "versions"]
+from edgeprune.runtime import machine
+from edgeprune.runtime.machine import INTERESTING_FLAGS, cpu_flags, cpu_model
+
+__all__ = ["INTERESTING_FLAGS", "cgroup_cpu_quota", "collect_env", "cpu_flags", "cpu_model", "git_sha", "versions"]
 
 PACKAGES = ("edgeprune", "numpy", "torch", "torchvision", "onnx", "onnxruntime", "openvino", "onnxsim",
             "torch-pruning", "safetensors")
-INTERESTING_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16",
-                     "asimd", "asimdhp", "asimddp", "sve", "sve2", "i8mm", "bf16", "neon", "vfpv4")
-
-
-def _cpuinfo() -> str:
-    try:
-        return Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def cpu_model(cpuinfo: str | None = None) -> str:
-    """CPU model name (x86 ``model name``; on Arm ``Model``/``Hardware`` or the CPU part)."""
-    text = _cpuinfo() if cpuinfo is None else cpuinfo
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    for key in ("model name", "Model", "Hardware"):
-        if fields.get(key):
-            return fields[key]
-    if fields.get("CPU part"):
-        return f"Arm CPU implementer {fields.get('CPU implementer', '?')} part {fields['CPU part']}"
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags(cpuinfo: str | None = None) -> list[str]:
-    """SIMD flags that matter for inference (AVX2, AVX-512*, VNNI, AMX; Arm asimd/dotprod/SVE/i8mm)."""
-    text = _cpuinfo() if cpuinfo is None else cpuinfo
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            have = set(value.split())
-            return sorted(f for f in have if f in INTERESTING_FLAGS or f.startswith("avx512"))
-    return []
 
 
 def cgroup_cpu_quota() -> float | None:
@@ -67,14 +34,8 @@ def cgroup_cpu_quota() -> float | None:
 
 
 def versions() -> dict[str, str | None]:
-    """Installed versions (from package metadata: nothing is imported)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    """Installed versions of Python and of ``PACKAGES`` (from package metadata: nothing is imported)."""
+    return machine.versions(PACKAGES)
 
 
 def git_sha() -> str | None:

@@ -1,6 +1,6 @@
 """Comparison statistics: speedup as a ratio of medians with a bootstrap interval over rounds.
 
-Summary statistics of one sample set live in :mod:`edgeprune.bench.timing` (shipped to devices);
+Summary statistics of one sample set live in :mod:`edgeprune.runtime.timing` (shipped to devices);
 they are re-exported here so callers have one place to look.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgeprune.bench.timing import percentile, round_medians, summarize
+from edgeprune.runtime.timing import percentile, round_medians, summarize
 
 __all__ = ["Speedup", "percentile", "ratio_ci", "round_medians", "speedup", "summarize"]
 

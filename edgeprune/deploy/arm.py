@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from edgeprune.deploy.device.bundle import extract_bundle
 from edgeprune.errors import ConfigError, EdgepruneError
 from edgeprune.fileio import write_json
+from edgeprune.runtime.device.pack import extract_bundle
 
 PYTHON = "usr/bin/python3.11"
 NOTE = "qemu-user emulation: wall times are emulated, never device latency"

@@ -210,14 +210,9 @@ def _files(out: Path, targets, renamed: dict[str, str]) -> list[dict[str, Any]]:
 
 def versions() -> dict[str, str | None]:
     """Versions of the libraries an export depends on."""
-    from importlib.metadata import PackageNotFoundError, version
+    from edgeprune.runtime.machine import versions as installed
 
-    out: dict[str, str | None] = {}
-    for name in ("edgeprune", "torch", "onnx", "onnxruntime", "onnxsim", "onnxslim", "openvino", "numpy"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
+    return installed(("edgeprune", "torch", "onnx", "onnxruntime", "onnxsim", "onnxslim", "openvino", "numpy"),
+                     python=False)
 
 

@@ -26,11 +26,11 @@ from torch import nn
 from edgeprune.errors import ExportError, first_line
 from edgeprune.fileio import atomic_path
 from edgeprune.models import ModelSpec, spec_of
+from edgeprune.runtime.onnxfile import SPEC_KEY, initializers, onnx_files, read_metadata  # noqa: F401 (re-exported)
 
 OPSET = 17
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
-SPEC_KEY = "edgeprune.spec"
 TWO_GB = 2**31 - 1
 
 
@@ -92,37 +92,6 @@ def read_spec(path: str | os.PathLike[str]) -> ModelSpec | None:
         raise ExportError(f"{path}: malformed {SPEC_KEY} metadata ({first_line(e)})") from e
 
 
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """All metadata_props of an ONNX file as a dict (external data is not loaded)."""
-    import onnx
-
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"ONNX file {path} does not exist")
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as e:
-        raise ExportError(f"{path} is not a readable ONNX file ({first_line(e)})") from e
-    return {p.key: p.value for p in proto.metadata_props}
-
-
-def onnx_files(path: str | os.PathLike[str]) -> list[Path]:
-    """The ONNX file plus every external-data file it references (what size figures must count)."""
-    import onnx
-    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
-
-    path = Path(path)
-    proto = onnx.load(str(path), load_external_data=False)
-    extra = {ExternalDataInfo(t).location for t in _initializers(proto) if uses_external_data(t)}
-    folder = path.parent.resolve()
-    files = [path.parent / loc for loc in sorted(extra)]
-    outside = [str(f) for f in files if not f.resolve().is_relative_to(folder)]
-    if outside:
-        raise ExportError(f"{path} points to external data outside its folder: {outside[0]}",
-                          hint="external data must lie beside the .onnx file")
-    return [path, *files]
-
-
 def save_onnx(proto, path: str | os.PathLike[str], size_limit: int = TWO_GB) -> Path:
     """Save atomically; one file below ``size_limit`` bytes, else weights in ``<name>.data`` beside it."""
     import onnx
@@ -145,19 +114,11 @@ def _relocate_external(model_path: Path, old: str, new: str) -> None:
     import onnx
 
     proto = onnx.load(str(model_path), load_external_data=False)
-    for t in _initializers(proto):
+    for t in initializers(proto):
         for entry in t.external_data:
             if entry.key == "location" and entry.value == old:
                 entry.value = new
     onnx.save_model(proto, str(model_path))
-
-
-def _initializers(proto):
-    yield from proto.graph.initializer
-    for node in proto.graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
 
 
 def _trace_to_onnx(model: nn.Module, args: tuple[torch.Tensor, ...], opset: int):

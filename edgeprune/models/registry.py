@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from edgeprune.errors import ModelError
+from edgeprune.errors import ModelError, first_line
 from edgeprune.models.spec import ModelSpec, attach_spec
 from edgeprune.models.vgg import CONFIGS, VGG, parse_vgg_name
 from edgeprune.models.zoo import (
@@ -98,7 +98,7 @@ def check_input(model: nn.Module, spec: ModelSpec) -> None:
             return
         model(torch.zeros(1, *spec.input_shape, device=device))
     except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
+        first = first_line(e, limit=10**6)
         raise ModelError(f"{spec.name} cannot take inputs of shape {spec.input_shape}: {first}") from e
     finally:
         model.train(was_training)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeprune.bench.timing import Preset
+from edgeprune.runtime.timing import Preset
 
 
 @pytest.fixture(scope="session")

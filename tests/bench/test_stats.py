@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgeprune.bench.stats import ratio_ci, speedup
-from edgeprune.bench.timing import percentile, round_medians, summarize
+from edgeprune.runtime.timing import percentile, round_medians, summarize
 
 
 def test_percentiles_of_1_to_100():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import edgeprune.bench.timing as timing
-from edgeprune.bench.timing import Preset, RawResult, measure_interleaved
+import edgeprune.runtime.timing as timing
+from edgeprune.runtime.timing import Preset, RawResult, measure_interleaved
 
 
 def test_timing_imports_only_stdlib_and_numpy():

@@ -22,15 +22,19 @@ REPO = Path(__file__).resolve().parents[2]
 def test_bundle_contents_and_manifest(extracted, digits_onnx):
     manifest = json.loads((extracted / "manifest.json").read_text())
     names = set(manifest["files"])
-    assert {"model.onnx", "run.py", "timing.py", "requirements.txt", "README.md"} <= names
+    assert {"model.onnx", "run.py", "runtime/timing.py", "requirements.txt", "README.md"} <= names
     for name, entry in manifest["files"].items():
         assert sha256_file(extracted / name) == entry["sha256"]
     assert manifest["target"] == "linux-x86_64"
     assert manifest["spec"]["input_shape"] == [1, 32, 32]
     assert manifest["spec"]["labels"] == [str(i) for i in range(10)]
     assert sha256_file(extracted / "model.onnx") == sha256_file(digits_onnx)  # ONNX copied as is
-    timing = REPO / "edgeprune" / "bench" / "timing.py"
-    assert (extracted / "timing.py").read_bytes() == timing.read_bytes()  # the very same protocol
+    from edgeprune.runtime import SHIPPED
+
+    shipped = {n for n in names if n.startswith("runtime/")}
+    assert shipped == {f"runtime/{m}" for m in SHIPPED}
+    for name in shipped:  # the very same protocol, verification and session settings as edgeprune's
+        assert (extracted / name).read_bytes() == (REPO / "edgeprune" / name).read_bytes()
 
 
 def test_requirements_pinned_for_target(extracted):
@@ -70,6 +74,18 @@ def test_unlisted_file_is_refused(extracted):
     (extracted / "extra.py").write_text("print('hi')\n")
     with pytest.raises(BundleError, match="not in the manifest"):
         verify_dir(extracted)
+
+
+def test_missing_file_is_refused(extracted):
+    (extracted / "runtime" / "ort.py").unlink()
+    with pytest.raises(BundleError, match=r"runtime/ort\.py is missing"):
+        verify_dir(extracted)
+
+
+def test_pycache_of_the_shipped_modules_is_not_unlisted(extracted):
+    (extracted / "runtime" / "__pycache__").mkdir()
+    (extracted / "runtime" / "__pycache__" / "bundle.cpython-311.pyc").write_bytes(b"\0")
+    assert verify_dir(extracted)["format"] == "edgeprune-device-bundle/1"
 
 
 def _tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:

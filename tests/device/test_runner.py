@@ -62,6 +62,25 @@ def test_classify_png_needs_pillow_and_matches_npy(extracted, digit_pixels, tmp_
     assert png_row["index"] == npy_row["index"]
 
 
+def test_verify_refuses_unlisted_and_missing_files(extracted):
+    (extracted / "extra.py").write_text("print('hi')\n")
+    proc = runner(extracted, "verify")
+    assert proc.returncode == 2 and "extra.py is not in the manifest" in proc.stderr
+    (extracted / "extra.py").unlink()
+    (extracted / "README.md").unlink()
+    proc = runner(extracted, "verify")
+    assert proc.returncode == 2 and "README.md is missing" in proc.stderr
+
+
+def test_env_header_is_the_bench_headers(extracted):
+    from edgeprune.runtime.machine import cpu_flags, cpu_model
+
+    proc = runner(extracted, "env")
+    assert proc.returncode == 0, proc.stderr
+    env = json.loads(proc.stdout)
+    assert env["cpu_model"] == cpu_model() and env["cpu_flags"] == cpu_flags()
+
+
 def test_verify_refuses_tampered_bundle(extracted):
     assert runner(extracted, "verify").returncode == 0
     model = extracted / "model.onnx"
@@ -74,7 +93,7 @@ def test_verify_refuses_tampered_bundle(extracted):
 
 
 def test_bench_prints_protocol_json(extracted):
-    from edgeprune.bench.timing import Preset, RawResult
+    from edgeprune.runtime.timing import Preset, RawResult
 
     preset = Preset("test", warmup_runs=1, warmup_s=0.1, min_runs=6, min_rounds=3, min_time_s=0.0, max_time_s=5.0)
     proc = runner(extracted, "bench", "--threads", "1,2", "--cpus", "0", "--preset-json",
@@ -115,7 +134,8 @@ def test_runner_and_timing_run_on_python39(extracted):
     exe = _python39()
     if exe is None:
         pytest.skip("no Python 3.9 interpreter on this machine")
-    compiled = subprocess.run([exe, "-m", "py_compile", str(extracted / "run.py"), str(extracted / "timing.py")],
+    shipped = sorted(str(p) for p in (extracted / "runtime").glob("*.py"))
+    compiled = subprocess.run([exe, "-m", "py_compile", str(extracted / "run.py"), *shipped],
                               capture_output=True, text=True)
     assert compiled.returncode == 0, compiled.stderr
     verify = subprocess.run([exe, "-I", "-B", str(extracted / "run.py"), "verify"], capture_output=True, text=True)
@@ -126,14 +146,32 @@ def test_shipped_files_make_no_python310_only_calls():
     """The bundle promises Python 3.9: zip(strict=) is a TypeError there, which compiling cannot catch."""
     import ast
 
-    import edgeprune.bench.timing as timing
-    import edgeprune.deploy.device.run as run
+    import edgeprune.runtime.device.run as run
+    from edgeprune.runtime import SHIPPED
 
-    for module in (timing, run):
-        tree = ast.parse(Path(module.__file__).read_text())
+    runtime = Path(run.__file__).resolve().parents[1]
+    for path in [Path(run.__file__), *(runtime / m for m in SHIPPED)]:
+        tree = ast.parse(path.read_text())
         strict = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
                   and any(k.arg == "strict" for k in n.keywords)]
-        assert not strict, f"{module.__name__} uses strict= at lines {strict}"
+        assert not strict, f"{path.name} uses strict= at lines {strict}"
+
+
+def test_shipped_modules_import_only_stdlib_numpy_onnxruntime():
+    """The bundle carries these files alone: no import of edgeprune, of torch, or of each other."""
+    import ast
+
+    from edgeprune.runtime import SHIPPED
+
+    runtime = Path(__file__).resolve().parents[2] / "edgeprune" / "runtime"
+    allowed = set(sys.stdlib_module_names) | {"numpy", "onnxruntime"}
+    for name in SHIPPED:
+        tree = ast.parse((runtime / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 0 and node.module.split(".")[0] in allowed, f"{name}:{node.lineno}"
+            elif isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] in allowed for a in node.names), f"{name}:{node.lineno}"
 
 
 def test_missing_file_and_bad_cpus_are_one_line_errors(extracted, tmp_path):

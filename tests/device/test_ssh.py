@@ -9,8 +9,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from edgeprune.deploy.device.remote import RemoteError, SshDevice, SshOptions, parse_device
 from edgeprune.errors import ConfigError
+from edgeprune.runtime.device.remote import RemoteError, SshDevice, SshOptions, parse_device
 
 pytestmark = pytest.mark.ssh
 
@@ -73,7 +73,7 @@ def test_unreachable_device_is_a_clear_error(sshd):
 
 def test_ssh_backend_measures_interleaved_with_device_env(sshd, digits_onnx, tmp_path):
     from edgeprune.bench.backends import Artifact, get_backend
-    from edgeprune.bench.timing import Preset
+    from edgeprune.runtime.timing import Preset
 
     backend = get_backend("ssh")
     assert not backend.in_process and backend.form == "onnx"
@@ -96,8 +96,8 @@ def test_device_side_extraction(bundle, tmp_path, filters):
     import subprocess
     import sys
 
-    from edgeprune.deploy.device.bundle import verify_dir
-    from edgeprune.deploy.device.remote import EXTRACT
+    from edgeprune.runtime.device import verify_dir
+    from edgeprune.runtime.device.remote import EXTRACT
 
     code = EXTRACT if filters else "import tarfile\ndel tarfile.data_filter\n" + EXTRACT
     ok = subprocess.run([sys.executable, "-c", code, str(bundle), str(tmp_path / "b")], capture_output=True, text=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgeprune.bench.backends import get_backend
-from edgeprune.bench.timing import Preset
+from edgeprune.runtime.timing import Preset
 
 SHORT = Preset("test", warmup_runs=3, warmup_s=0.5, min_runs=24, min_rounds=6, min_time_s=0.2, max_time_s=5.0)
 

@@ -72,7 +72,7 @@ def test_user_mistakes(tmp_path, monkeypatch):
 
 
 def test_serve_sends_isolation_headers_and_mime_types(web_bundle):
-    from edgeprune.deploy.serve import Serving
+    from edgeprune.runtime.serve import Serving
 
     with Serving(web_bundle) as srv:
         assert srv.url.startswith("http://127.0.0.1:")

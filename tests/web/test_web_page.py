@@ -25,7 +25,7 @@ DRAW_DIGIT = """([pixels, w, h]) => {
 
 @pytest.fixture(scope="module")
 def served(web_bundle, need_browser):
-    from edgeprune.deploy.serve import Serving
+    from edgeprune.runtime.serve import Serving
 
     with Serving(web_bundle) as srv:
         yield srv.url

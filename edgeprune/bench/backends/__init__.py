@@ -21,16 +21,16 @@ In-process backends (torch, ort, openvino) implement
 ``Session.run`` is a zero-argument callable that runs one inference on a fixed input batch
 (prepared in ``load``); ``Session.init_ms`` is the load/compile time and ``Session.info`` what the
 runtime reports about itself (threads read back, spinning, hints). The core owns the clock: it
-runs the first inference, the warm-up and the timed rounds with :mod:`edgeprune.bench.timing`,
+runs the first inference, the warm-up and the timed rounds with :mod:`edgeprune.runtime.timing`,
 interleaving baseline and candidates A B A B in rounds so drift hits all of them alike.
 
 Out-of-process backends (web: a browser page runs the protocol in JavaScript; ssh: a runner on a
-board runs ``timing.py`` verbatim) implement
+board runs ``edgeprune/runtime/timing.py`` verbatim) implement
 
     measure(artifacts: list[Artifact], threads: int, batch: int, preset: Preset) -> list[RawResult]
 
 and must interleave the artifacts in rounds themselves (same order, same preset). They return one
-:class:`edgeprune.bench.timing.RawResult` per artifact, in order: ``init_ms``, ``first_ms`` and
+:class:`edgeprune.runtime.timing.RawResult` per artifact, in order: ``init_ms``, ``first_ms`` and
 ``rounds`` (a list of rounds, each a list of per-inference milliseconds), plus ``info``; or a
 ``RawResult`` with ``error`` set. The core computes the very same statistics, speedups and claim
 verdicts from those samples as for in-process backends. Optional hooks for them: a method
@@ -62,8 +62,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgeprune.bench.timing import Preset, RawResult
 from edgeprune.errors import ConfigError
+from edgeprune.runtime.timing import Preset, RawResult
 
 __all__ = ["Artifact", "Backend", "Preset", "RawResult", "Session", "get_backend", "list_backends",
            "register_backend"]

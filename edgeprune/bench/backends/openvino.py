@@ -31,13 +31,13 @@ class OpenvinoBackend(Backend):
         """Read, reshape to the batch, compile with explicit threads; read the settings back."""
         import openvino as ov
 
-        from edgeprune.export.runtime import openvino_cpu_config
+        from edgeprune.runtime.openvino import compile_cpu
 
         core = ov.Core()
         t0 = time.perf_counter()
         model = core.read_model(str(artifact.path))
         model.reshape([batch, *artifact.input_shape])
-        compiled = core.compile_model(model, "CPU", openvino_cpu_config(threads))
+        compiled = compile_cpu(model, threads, core)
         request = compiled.create_infer_request()
         init_ms = (time.perf_counter() - t0) * 1e3
         x = np.random.default_rng(0).standard_normal((batch, *artifact.input_shape)).astype(np.float32)

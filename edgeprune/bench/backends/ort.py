@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from edgeprune.bench.backends import Artifact, Backend, Session, register_backend
+from edgeprune.runtime.ort import SPINNING
 
 
 @register_backend
@@ -16,7 +17,7 @@ class OrtBackend(Backend):
 
     name, form, in_process = "ort", "onnx", True
     description = "onnxruntime CPU execution provider (ONNX input)"
-    spinning = True  # onnxruntime's default; recorded so a run without spinning is distinguishable
+    spinning = SPINNING  # onnxruntime's default; recorded so a run without spinning is distinguishable
 
     def missing(self) -> str | None:
         """None when onnxruntime is importable."""
@@ -30,21 +31,14 @@ class OrtBackend(Backend):
 
     def load(self, artifact: Artifact, threads: int, batch: int) -> Session:
         """Create the session with explicit threads and a fixed random batch."""
-        import onnxruntime as ort
+        from edgeprune.runtime.ort import ort_session
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.log_severity_level = 3
-        spin = "1" if self.spinning else "0"
-        opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
         t0 = time.perf_counter()
-        session = ort.InferenceSession(str(artifact.path), opts, providers=["CPUExecutionProvider"])
+        session = ort_session(artifact.path, threads, self.spinning)
         init_ms = (time.perf_counter() - t0) * 1e3
         name = session.get_inputs()[0].name
         x = np.random.default_rng(0).standard_normal((batch, *artifact.input_shape)).astype(np.float32)
         feed = {name: x}
         return Session(lambda: session.run(None, feed), init_ms,
-                       {"intra_op_num_threads": opts.intra_op_num_threads, "inter_op_num_threads": 1,
-                        "allow_spinning": spin == "1", "providers": session.get_providers()})
+                       {"intra_op_num_threads": threads, "inter_op_num_threads": 1,
+                        "allow_spinning": bool(self.spinning), "providers": session.get_providers()})

@@ -1,4 +1,4 @@
-"""The ``ssh`` bench backend: a board runs the device bundle's runner (timing.py verbatim) over SSH.
+"""The ``ssh`` bench backend: a board runs the device bundle's runner (runtime/timing.py verbatim) over SSH.
 
 Out of process: every MODEL becomes a device bundle for the board's own target, is copied over the
 ssh channel, verified there, and measured by one runner process that interleaves all of them in
@@ -6,7 +6,7 @@ rounds; the raw samples come back with the board's environment header in ``RawRe
 
 Where to connect: ``backend.device`` (set by the bench core from ``--device``/``device=``): a URL
 ``ssh://user@host[:port]`` whose query may set options (``?remote_setup=1&cpus=2,3&identity=...``),
-a dict of :class:`edgeprune.deploy.device.remote.SshOptions` fields, or an ``SshOptions``; options
+a dict of :class:`edgeprune.runtime.device.remote.SshOptions` fields, or an ``SshOptions``; options
 also come from ``Artifact.options``, :func:`configure` and ``$EDGEPRUNE_SSH_DEVICE``.
 """
 
@@ -25,7 +25,7 @@ _DEFAULTS: dict[str, Any] = {}
 
 def configure(**options: Any) -> None:
     """Set the default device and SSH options (``device="ssh://user@host"``, ``remote_setup=True``, ...)."""
-    from edgeprune.deploy.device.remote import SshOptions
+    from edgeprune.runtime.device.remote import SshOptions
 
     SshOptions.from_mapping({**_DEFAULTS, **options})  # validate now: a bad URL fails before any model loads
     _DEFAULTS.update(options)
@@ -52,9 +52,10 @@ class SshBackend(Backend):
 
     def measure(self, artifacts: list[Artifact], threads: int, batch: int, preset: Preset) -> list[RawResult]:
         """Bundle, copy, verify, (set up,) then run the protocol on the device over all artifacts."""
-        from edgeprune.deploy.device import deploy_device
-        from edgeprune.deploy.device.remote import SshDevice, SshOptions
+        from edgeprune import __version__
         from edgeprune.errors import EdgepruneError
+        from edgeprune.runtime.device import bundle_onnx
+        from edgeprune.runtime.device.remote import SshDevice, SshOptions
 
         defaults = {**_DEFAULTS, **(artifacts[0].options if artifacts else {})}
         where = self.device or defaults.pop("device", None) or os.environ.get("EDGEPRUNE_SSH_DEVICE")
@@ -64,7 +65,7 @@ class SshBackend(Backend):
             device = SshDevice(SshOptions.parse(where, **defaults))
             target = device.target()
             with tempfile.TemporaryDirectory(prefix="edgeprune-ssh-") as tmp:
-                folders = [device.install(deploy_device(a.path, Path(tmp) / f"{i}.tar.gz", target=target))
+                folders = [device.install(bundle_onnx(a.path, Path(tmp) / f"{i}.tar.gz", target, edgeprune=__version__))
                            for i, a in enumerate(artifacts)]
             if device.options.remote_setup:
                 device.setup(folders[0])

@@ -1,6 +1,6 @@
 """The ``web`` bench backend: onnxruntime-web (wasm) in Debian's Chromium, headless, driven by Playwright.
 
-Out of process: the models become one web bundle (``edgeprune deploy web``; every model under
+Out of process: the models become one web bundle (the page of ``edgeprune deploy web``; every model under
 ``models/``), served on 127.0.0.1 with COOP/COEP; a fresh Chromium profile opens the page with
 ``?threads=N`` and the page runs the timing protocol itself (warm-up, rounds interleaving the
 models, ``performance.now()``). Afterwards the page's logits on a fixed input are checked against
@@ -102,12 +102,9 @@ def fixed_input(shape: tuple[int, ...], batch: int, seed: int = 0) -> np.ndarray
 
 def ort_logits(path: Path, x: np.ndarray) -> np.ndarray:
     """Reference logits from onnxruntime in Python (1 thread)."""
-    import onnxruntime as ort
+    from edgeprune.runtime.ort import ort_runner
 
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    return ort_runner(path, threads=1)(x)
 
 
 @register_backend
@@ -122,7 +119,7 @@ class WebBackend(Backend):
         why = browser_missing()
         if why:
             return why
-        from edgeprune.deploy.web import RuntimeMissingError, installed_version
+        from edgeprune.runtime.web import RuntimeMissingError, installed_version
 
         try:
             installed_version()
@@ -132,7 +129,7 @@ class WebBackend(Backend):
 
     def version(self) -> str:
         """``onnxruntime-web 1.30.0 (wasm) in Chromium 156...``."""
-        from edgeprune.deploy.web import installed_version
+        from edgeprune.runtime.web import installed_version
 
         return f"{installed_version()} (wasm, {chromium_version()})"
 
@@ -142,11 +139,12 @@ class WebBackend(Backend):
 
     def measure(self, artifacts: list[Artifact], threads: int, batch: int, preset: Preset) -> list[RawResult]:
         """Bundle the models, open the page with ``threads``, run the protocol there, check the logits."""
-        from edgeprune.deploy.serve import Serving
-        from edgeprune.deploy.web import deploy_web
+        from edgeprune.runtime.serve import Serving
+        from edgeprune.runtime.web import installed_version, write_site
 
         with tempfile.TemporaryDirectory(prefix="edgeprune-web-") as tmp:
-            site = deploy_web(artifacts[0].path, Path(tmp) / "site", quiet=True, require_spec=False)
+            site = Path(tmp) / "site"
+            write_site(artifacts[0].path, site, installed_version(), require_spec=False)
             (site / "models").mkdir()
             models, inputs = [], []
             for i, a in enumerate(artifacts):

@@ -111,7 +111,7 @@
     return result;
   }
 
-  // ---- timing: the same protocol as edgeprune/bench/timing.py, in the page ----
+  // ---- timing: the same protocol as edgeprune/runtime/timing.py, in the page ----
   const pct = (xs, q) => {
     const s = [...xs].sort((a, b) => a - b);
     const pos = (s.length - 1) * q / 100, lo = Math.floor(pos), hi = Math.ceil(pos);

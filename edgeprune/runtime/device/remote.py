@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from edgeprune.errors import ConfigError, EdgepruneError
-from edgeprune.fileio import sha256_file
+from edgeprune.runtime.bundle import sha256_file
 
 EXTRACT = (  # Python 3.9+ on the device; without tarfile filters (Debian 12's 3.11.2) a checked manual copy
     "import os,sys,tarfile\n"

@@ -8,12 +8,14 @@ Usage (inside an extracted bundle):
   python3 run.py bench --threads 1,2 --cpus 2,3   # the edgeprune timing protocol, JSON rows
 
 Python 3.9+ with the standard library, numpy and onnxruntime only: never torch, never edgeprune.
+What it shares with edgeprune (verification, CPU identification, session settings, the timing
+protocol) it imports from ``runtime/`` beside it: verbatim copies of edgeprune.runtime's modules.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import importlib
 import json
 import os
 import platform
@@ -21,7 +23,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MANIFEST = "manifest.json"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".pgm", ".ppm", ".tif", ".tiff"}
 
 
@@ -29,41 +30,31 @@ class RunnerError(Exception):
     """A problem the user can fix: printed as one line, exit status 2."""
 
 
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def shipped(name: str):
+    """A module of the bundle's ``runtime/`` folder (``python -I`` leaves the script's folder off sys.path)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    return importlib.import_module(f"runtime.{name}")
 
 
 def verify(folder: Path = HERE) -> dict:
-    """Check every file against the manifest; raise RunnerError naming what differs."""
+    """Check every file against the manifest, refusing missing and unlisted ones; RunnerError naming what differs."""
+    check = shipped("bundle")
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise RunnerError(f"{folder / MANIFEST} is missing or unreadable ({e})") from e
-    problems = []
-    for name, entry in manifest.get("files", {}).items():
-        path = folder / name
-        if not path.is_file():
-            problems.append(f"{name} is missing")
-        elif sha256(path) != entry["sha256"]:
-            problems.append(f"{name} does not match its sha256")
-    if problems:
-        raise RunnerError("checksum check failed: " + "; ".join(problems))
-    return manifest
+        return check.verify_dir(folder)
+    except check.BundleCheckError as e:
+        raise RunnerError(str(e)) from e
 
 
 def env_header() -> dict:
-    """CPU model, cores, governor (when readable), machine, Python and runtime versions."""
-    import numpy as np
-    import onnxruntime as ort
+    """CPU model and flags, cores, governor (when readable), machine, Python and runtime versions."""
+    import numpy  # noqa: F401 (imported: versions() falls back to its __version__)
+    import onnxruntime  # noqa: F401
 
-    info = {"cpu_model": _cpu_model(), "machine": platform.machine(), "system": platform.platform(),
-            "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "onnxruntime": ort.__version__, "hostname": platform.node()}
+    machine = shipped("machine")
+    info = {"cpu_model": machine.cpu_model(), "cpu_flags": machine.cpu_flags(), "machine": platform.machine(),
+            "system": platform.platform(), "cores": os.cpu_count(), **machine.versions(("numpy", "onnxruntime")),
+            "hostname": platform.node()}
     if hasattr(os, "sched_getaffinity"):
         info["usable_cpus"] = sorted(os.sched_getaffinity(0))
     governor = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
@@ -77,20 +68,6 @@ def _read(path: str) -> str | None:
         return Path(path).read_text().strip() or None
     except OSError:
         return None
-
-
-def _cpu_model() -> str:
-    text = _read("/proc/cpuinfo") or ""
-    fields = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    for key in ("model name", "Model", "Hardware", "cpu model"):
-        if fields.get(key):
-            return fields[key]
-    if fields.get("CPU part"):
-        return f"ARM implementer {fields.get('CPU implementer', '?')} part {fields['CPU part']}"
-    return platform.processor() or platform.machine()
 
 
 def pin(cpus: str | None) -> None:
@@ -108,16 +85,8 @@ def pin(cpus: str | None) -> None:
 
 
 def session(manifest: dict, threads: int, folder: Path = HERE):
-    """An onnxruntime CPU session for the bundle's model with ``threads`` intra-op threads."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.log_severity_level = 3
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")  # as `edgeprune bench`'s ort backend
-    return ort.InferenceSession(str(folder / manifest["model"]), opts, providers=["CPUExecutionProvider"])
+    """An onnxruntime CPU session for the bundle's model, configured as `edgeprune bench`'s ort backend."""
+    return shipped("ort").ort_session(folder / manifest["model"], threads)
 
 
 def load_inputs(path: Path, spec: dict):
@@ -174,7 +143,7 @@ def classify(args: argparse.Namespace, manifest: dict) -> int:
 
 
 def bench(args: argparse.Namespace, manifest: dict) -> int:
-    """Run the edgeprune timing protocol (timing.py, shipped beside this file) and print one JSON object.
+    """Run the edgeprune timing protocol (runtime/timing.py, shipped beside this file) and print one JSON object.
 
     Models: this bundle's, then those of ``--with`` bundles (each verified), interleaved in rounds.
     """
@@ -182,8 +151,7 @@ def bench(args: argparse.Namespace, manifest: dict) -> int:
 
     import numpy as np
 
-    sys.path.insert(0, str(HERE))  # timing.py sits beside run.py (python -I leaves the script dir out)
-    import timing
+    timing = shipped("timing")
 
     preset = timing.Preset(**json.loads(args.preset_json)) if args.preset_json else timing.PRESETS[args.preset]
     bundles = [(HERE, manifest)] + [(Path(d).resolve(), verify(Path(d).resolve())) for d in args.with_dirs]

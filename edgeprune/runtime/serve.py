@@ -1,7 +1,7 @@
 """A tiny static server for a web bundle: 127.0.0.1, COOP/COEP (so wasm threads work), correct MIME types.
 
 Standard library only: ``edgeprune deploy web`` copies this file into the bundle as ``serve.py``,
-so ``python serve.py`` serves the folder it sits in. The browser bench backend imports it.
+so ``python serve.py`` serves the folder it sits in. The browser bench backend imports it (as edgeprune.runtime.serve).
 """
 
 from __future__ import annotations
