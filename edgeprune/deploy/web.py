@@ -20,6 +20,7 @@ TEMPLATE = Path(__file__).resolve().parent / "web"
 PAGE_FILES = ("index.html", "app.js", "style.css")
 RUNTIME_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 RUNTIME_DIR = "ort"
+OPTIONS = ("quiet", "title", "require_spec")
 
 
 class RuntimeMissingError(EdgepruneError):
@@ -55,12 +56,16 @@ def deploy_web(model_path: str | os.PathLike[str], out: str | os.PathLike[str], 
     Options: ``quiet`` (no size lines), ``title`` (page title), ``require_spec`` (default True: an
     ONNX file without edgeprune metadata is an error; False: labels 0..K-1, mean 0, std 1).
     """
+    from edgeprune.deploy import check_model_file, check_options
+
+    check_options(options, OPTIONS, "web")
     model_path, out = Path(model_path), Path(out)
     if not model_path.is_file():
         raise ConfigError(f"model {model_path} does not exist", hint="pass a .safetensors checkpoint or an .onnx file")
     version = installed_version()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a folder")
+    check_model_file(model_path)
     out.mkdir(parents=True, exist_ok=True)
     spec = _write_model(model_path, out / "model.onnx", options.get("require_spec", True))
     for name in PAGE_FILES:
@@ -125,7 +130,8 @@ def build_manifest(out: Path, spec, runtime_version: str, title: str | None = No
     from edgeprune.fileio import sha256_file
 
     files = {}
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"):
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"
+                       and not p.name.startswith(".")):  # hidden: temporary files, the --out lock
         rel = path.relative_to(out).as_posix()
         files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     c, h, w = spec.input_shape
