@@ -50,8 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=module.HELP, description=module.HELP, epilog=getattr(module, "EXAMPLES", None),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(p)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _out_folder=getattr(module, "out_folder", _out_folder))
     return parser
+
+
+def _out_folder(args: argparse.Namespace) -> str | None:
+    """The folder a subcommand writes (its ``--out``); a module's own ``out_folder(args)`` overrides this."""
+    return getattr(args, "out", None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,10 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    import contextlib
+
     from edgeprune.errors import EdgepruneError
+    from edgeprune.fileio import locked_folder
 
     try:
-        return int(args._run(args) or 0)
+        folder = args._out_folder(args)
+        with locked_folder(folder) if folder else contextlib.nullcontext():  # one run per --out folder at a time
+            return int(args._run(args) or 0)
     except EdgepruneError as e:
         print(f"edgeprune {args.command}: error: {e.message}", file=sys.stderr)
         if e.hint:

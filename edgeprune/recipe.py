@@ -41,23 +41,26 @@ def _build(cls: type, table: Any, where: str) -> Any:
         raise ConfigError(f"unknown key {where}.{unknown[0]} in recipe",
                           hint=f"allowed keys in [{where}]: {', '.join(by_key)}")
     kwargs = {by_key[k]: v for k, v in table.items()}
+    _check_types(cls, kwargs, where)  # before construction: its checks may compare values with numbers
     try:
         obj = cls(**kwargs)
     except ConfigError as e:
         raise ConfigError(f"{where}: {e.message}", hint=e.hint) from None
     except TypeError as e:  # pragma: no cover - all fields have defaults
         raise ConfigError(f"{where}: {e}") from None
-    _check_types(obj, where)
+    _check_types(cls, {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, where)
     return obj
 
 
 _TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
 
 
-def _check_types(obj: Any, where: str) -> None:
+def _check_types(cls: type, values: dict[str, Any], where: str) -> None:
     """Scalars declared str/int/float/bool must have that TOML type (bool is not an int here)."""
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        value = values[f.name]
         kind = str(f.type).replace(" | None", "")
         if value is None or kind not in _TYPES:
             continue

@@ -1,7 +1,8 @@
 """MODEL inputs: what a path is (checkpoint, ONNX, OpenVINO IR) and its conversion to the form a backend runs.
 
 Conversions are cached in ``OUT/cache/<stem>-<sha12>/`` keyed by the source file's sha256.
-Problems are :class:`InputProblem` (a reason that becomes a ❌ row), never a crash.
+Problems are :class:`InputProblem`, never a crash: a MODEL that :func:`inspect_model` cannot read
+refuses the whole bench before timing; a conversion one backend cannot make becomes a ❌ row.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class Source:
     label: str
     format: str | None = None
     input_shape: tuple[int, ...] | None = None
+    output_shape: tuple[int | None, ...] | None = None  # of the first output, after the batch axis
+    outputs: int | None = None  # how many outputs the graph has
+    labels: list[str] | None = None  # class names the file carries (an edgeprune spec), else None
     params: int | None = None
     macs: int | None = None
     sha256: str | None = None
@@ -55,7 +59,7 @@ def inspect_model(path: str | os.PathLike[str]) -> Source:
     src.format = FORMS.get(path.suffix.lower())
     src.precision = "int8" if "int8" in path.name.lower() else "fp32"
     if not path.is_file():
-        src.problem = f"file not found: {path}"
+        src.problem = "file not found"
         return src
     if src.format is None:
         src.problem = f"unknown model format {path.suffix!r} (expected .safetensors, .onnx or OpenVINO .xml)"
@@ -78,7 +82,10 @@ def _inspect_checkpoint(src: Source) -> None:
         raise InputProblem(f"not a usable checkpoint: {e.message}") from e
     except Exception as e:
         raise InputProblem(f"not a usable checkpoint: {type(e).__name__}: {e}") from e
-    src.input_shape = tuple(spec_of(model).input_shape)
+    spec = spec_of(model)
+    src.input_shape = tuple(spec.input_shape)
+    src.labels = list(spec.labels) or None
+    src.output_shape, src.outputs = ((len(spec.labels),) if spec.labels else None), 1
     src.params = count_params(model)
     src.macs = count_macs(model, src.input_shape)
 
@@ -99,6 +106,11 @@ def _inspect_onnx(src: Source) -> None:
     if len(dims) < 2 or any(d is None for d in dims[1:]):
         raise InputProblem(f"ONNX input {first.name!r} has shape {dims}: need fixed (C, H, W) after the batch axis")
     src.input_shape = tuple(int(d) for d in dims[1:])
+    outs = [[d.dim_value if d.HasField("dim_value") else None for d in o.type.tensor_type.shape.dim]
+            for o in proto.graph.output]
+    src.outputs = len(outs)
+    src.output_shape = tuple(outs[0][1:]) if outs and outs[0] else None
+    src.labels = _onnx_labels(proto)
     try:
         from edgeprune.export.info import onnx_info
 
@@ -108,6 +120,18 @@ def _inspect_onnx(src: Source) -> None:
         pass
 
 
+def _onnx_labels(proto: Any) -> list[str] | None:
+    """The class labels an edgeprune export stored in the ONNX metadata (None for a foreign file)."""
+    import json
+
+    text = next((p.value for p in proto.metadata_props if p.key == "labels"), None)
+    try:
+        labels = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return [str(lab) for lab in labels] if isinstance(labels, list) and labels else None
+
+
 def _inspect_ir(src: Source) -> None:
     try:
         import openvino as ov
@@ -115,6 +139,8 @@ def _inspect_ir(src: Source) -> None:
         model = ov.Core().read_model(str(src.path))
         shape = model.inputs[0].get_partial_shape()
         dims = [d.get_length() if d.is_static else None for d in shape]
+        out_dims = [d.get_length() if d.is_static else None for d in model.outputs[0].get_partial_shape()]
+        src.outputs, src.output_shape = len(model.outputs), tuple(out_dims[1:]) or None
     except Exception as e:
         raise InputProblem(f"not a readable OpenVINO IR: {first_line(e, 200)}") from e
     if len(dims) < 2 or any(d is None for d in dims[1:]):

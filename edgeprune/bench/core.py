@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -39,12 +40,17 @@ def bench(models: Sequence[PathLike] | PathLike, *, baseline: PathLike | None = 
     from edgeprune.bench.env import collect_env
 
     cfg = _Settings.build(models, baseline, backends, profiles, threads, batch, preset, claim, claim_on)
-    env = collect_env()  # before measuring: the load average then is part of the header
+    _check_device(device, cfg.backends)
     out_dir = Path(out) if out is not None else None
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} is an existing file, not a folder", hint="pass a folder for the reports")
+    sources = [inspect_model(p) for p in cfg.paths]
+    _check_sources(sources, cfg.baseline)  # unreadable or incomparable models are refused before any timing
+    test_data = _test_data(data, sources) if data is not None else None
+    env = collect_env()  # before measuring: the load average then is part of the header
     tmp = None if out_dir else tempfile.TemporaryDirectory(prefix="edgeprune-bench-")
     cache = (out_dir or Path(tmp.name)) / "cache"
     try:
-        sources = [inspect_model(p) for p in cfg.paths]
         _attach_exports(sources, exports or {})
         base_src = sources[0] if cfg.baseline else None
         cells = _cells(cfg)
@@ -53,8 +59,8 @@ def bench(models: Sequence[PathLike] | PathLike, *, baseline: PathLike | None = 
             rows += _cell(get_backend(name), prof, t, sources, base_src, cfg, cache, device)
         if memory:
             _fill_memory(rows, sources, cache)
-        if data is not None:
-            _fill_accuracy(rows, sources, cache, data)
+        if test_data is not None:
+            _fill_accuracy(rows, sources, cache, test_data)
         settings = {**cfg.to_dict(), "out": str(out_dir) if out_dir else None}
         env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
         report = BenchReport(rows=rows, env=env, settings=settings)
@@ -68,6 +74,80 @@ def bench(models: Sequence[PathLike] | PathLike, *, baseline: PathLike | None = 
     finally:
         if tmp:
             tmp.cleanup()
+
+
+def _check_device(device: Any, backends: list[str]) -> None:
+    """Refuse ``--device`` without a backend that runs elsewhere, and a device URL that does not parse."""
+    if device is None:
+        return
+    if all(get_backend(n).in_process for n in backends):
+        raise ConfigError(f"--device {device} needs a backend that runs on it (--backends ssh)",
+                          hint="e.g. --backends ssh --device ssh://pi@board")
+    if "ssh" in backends:
+        from edgeprune.deploy.device.remote import SshOptions
+
+        SshOptions.parse(device)  # a bad URL or option is refused now, not as a ❌ row after the local work
+
+
+def _shape(dims: Sequence[int | None] | None) -> str:
+    return "x".join("?" if d is None else str(d) for d in dims) if dims else "unknown"
+
+
+def _check_sources(sources: list[Source], has_baseline: bool) -> None:
+    """Refuse a MODEL that cannot be read, and a candidate whose input, outputs or labels differ from the baseline's."""
+    from edgeprune.errors import ModelError
+
+    for i, src in enumerate(sources):
+        if src.problem:
+            flag = "--baseline" if has_baseline and i == 0 else "MODEL"
+            raise ModelError(f"{flag} {src.path}: {src.problem}",
+                             hint="pass an edgeprune checkpoint (.safetensors), an ONNX file or an OpenVINO .xml")
+    if not has_baseline:
+        return
+    base = sources[0]
+    for src in sources[1:]:
+        what = None
+        if src.input_shape != base.input_shape:
+            what = f"input shape {_shape(src.input_shape)} vs the baseline's {_shape(base.input_shape)}"
+        elif src.outputs and base.outputs and src.outputs != base.outputs:
+            what = f"{src.outputs} outputs vs the baseline's {base.outputs}"
+        elif (src.output_shape and base.output_shape and None not in src.output_shape + base.output_shape
+              and src.output_shape != base.output_shape):
+            what = f"output shape {_shape(src.output_shape)} vs the baseline's {_shape(base.output_shape)}"
+        elif src.labels and base.labels and src.labels != base.labels:
+            what = f"labels {_labels(src.labels)} vs the baseline's {_labels(base.labels)}"
+        if what:
+            raise ModelError(f"MODEL {src.path} is not comparable with --baseline {base.path}: {what}",
+                             hint="a speedup compares two versions of one model (same input, same classes)")
+
+
+def _labels(labels: list[str]) -> str:
+    shown = ",".join(labels[:5])
+    return f"[{shown}{',...' if len(labels) > 5 else ''}] ({len(labels)})"
+
+
+def _test_data(data: Any, sources: list[Source]) -> tuple[Any, Any]:
+    """The test split as arrays; refuse a MODEL whose input or output width does not fit the dataset."""
+    from edgeprune.bench.accuracy import test_arrays
+    from edgeprune.errors import ModelError
+
+    shape = next(iter(s.input_shape for s in sources if s.input_shape), None)
+    if isinstance(data, str):
+        from edgeprune.data import load_data
+
+        data = load_data(data, **({"input_size": shape[1], "channels": shape[0]} if shape and len(shape) == 3 else {}))
+    xs, ys = test_arrays(data, shape)
+    classes = len(data.labels) if getattr(data, "labels", None) else int(ys.max()) + 1
+    name = getattr(data, "name", "the data")
+    for src in sources:
+        if src.input_shape and tuple(src.input_shape) != tuple(xs.shape[1:]):
+            raise ModelError(f"--data {name} gives inputs {_shape(xs.shape[1:])} but MODEL {src.path} takes "
+                             f"{_shape(src.input_shape)}", hint="bench models of one input shape with --data")
+        width = src.output_shape[-1] if src.output_shape else None
+        if width is not None and width != classes:
+            raise ModelError(f"--data {name} has {classes} classes but MODEL {src.path} has {width} outputs",
+                             hint="accuracy needs a model trained on that dataset")
+    return xs, ys
 
 
 @dataclasses.dataclass
@@ -92,24 +172,37 @@ class _Settings:
         if not paths:
             raise ConfigError("no model to benchmark", hint="pass one or more .safetensors, .onnx or .xml files")
         names = _split(backends)
+        if not names:
+            raise ConfigError(f"--backends names no backend: {backends!r}", hint="e.g. --backends ort,openvino")
         for n in names:
             get_backend(n)  # unknown names are a user error, raised now
         profs = [get_profile(p) for p in _split(profiles)]
+        if not profs:
+            raise ConfigError(f"--profile names no profile: {profiles!r}", hint="e.g. --profile desktop,lowpower")
         if isinstance(threads, int):
             threads = [threads]
-        if threads is not None and (not threads or any(int(t) < 1 for t in threads)):
-            raise ConfigError(f"threads must be positive integers, got {threads}")
-        if batch < 1:
-            raise ConfigError(f"batch must be >= 1, got {batch}")
+        if threads is not None and (not threads or any(isinstance(t, bool) or int(t) < 1 for t in threads)):
+            raise ConfigError(f"--threads must be positive integers, got {threads}", hint="e.g. --threads 1,2")
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ConfigError(f"--batch must be an integer >= 1, got {batch!r}")
         if isinstance(preset, str):
             if preset not in PRESETS:
                 raise ConfigError(f"unknown preset {preset!r}", hint=f"choose from: {', '.join(PRESETS)}")
             preset = PRESETS[preset]
-        if claim is not None and claim <= 0:
-            raise ConfigError(f"--claim must be a positive speedup, got {claim}")
+        if claim is not None and (not isinstance(claim, (int, float)) or not math.isfinite(claim) or claim <= 0):
+            raise ConfigError(f"--claim must be a positive, finite speedup, got {claim}", hint="e.g. --claim 2.0")
         if claim is not None and baseline is None:
             raise ConfigError("--claim needs --baseline", hint="name the unpruned model with --baseline MODEL")
+        if claim is None and claim_on:
+            raise ConfigError("--claim-on needs --claim", hint="e.g. --claim 2.0 --claim-on ort")
+        if claim is not None and len(paths) < 2:
+            raise ConfigError("--claim needs a candidate MODEL besides --baseline",
+                              hint="e.g. bench base.onnx pruned.onnx --baseline base.onnx --claim 2")
         scope = parse_claim_on(claim_on)
+        unmatched = [b for b, _ in scope if b != "*" and b not in names]
+        if unmatched:
+            raise ConfigError(f"--claim-on {unmatched[0]!r} is not among the benched --backends {','.join(names)}",
+                              hint="a claim is checked on rows this bench measures")
         return cls(paths, baseline is not None, names, profs, [int(t) for t in threads] if threads else None,
                    batch, preset, claim, scope)
 
@@ -322,12 +415,12 @@ def _fill_memory(rows: list[BenchRow], sources: list[Source], cache: Path) -> No
             r.runtime["memory_error"] = problem
 
 
-def _fill_accuracy(rows: list[BenchRow], sources: list[Source], cache: Path, data: Any) -> None:
+def _fill_accuracy(rows: list[BenchRow], sources: list[Source], cache: Path, test_data: tuple[Any, Any]) -> None:
     """Test-split accuracy per (model, backend) (threads and profile do not change it)."""
-    from edgeprune.bench.accuracy import accuracy_of, test_arrays
+    from edgeprune.bench.accuracy import accuracy_of
 
     by_path = {str(s.path): s for s in sources}
-    xs, ys = test_arrays(data, next(iter(s.input_shape for s in sources if s.input_shape), None))
+    xs, ys = test_data
     done: dict[tuple[str, str], float | None] = {}
     for r in rows:
         if not r.ok:

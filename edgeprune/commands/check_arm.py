@@ -26,6 +26,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="write the result as JSON here")
 
 
+def out_folder(args: argparse.Namespace) -> None:
+    """Nothing to lock: ``--out`` is one JSON file, written atomically."""
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the check and print a one-line verdict."""
     from edgeprune.deploy.arm import check_arm

@@ -21,13 +21,28 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--openvino", action="store_true", help="device: include the OpenVINO IR too")
 
 
+def out_folder(args: argparse.Namespace) -> str | None:
+    """The folder to lock: the web bundle's; a device bundle is one .tar.gz file written atomically."""
+    from pathlib import Path
+
+    if args.kind == "device" and Path(args.out).suffix:  # bundle.tar.gz, or a name deploy device refuses
+        return None
+    return args.out
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the bundle and print where it is."""
     from edgeprune.deploy import deploy
+    from edgeprune.errors import ConfigError
 
     options = {}
     if args.kind == "device":
         options = {"target": args.target, "openvino": args.openvino}
+    else:
+        given = [flag for flag, value in (("--target", args.target), ("--openvino", args.openvino)) if value]
+        if given:
+            raise ConfigError(f"{given[0]} applies to `deploy device`, not `deploy web`",
+                              hint="a web bundle runs in any browser; drop the option")
     path = deploy(args.kind, args.model, args.out, **options)
     print(f"{args.kind} bundle: {path}")
     return 0

@@ -33,19 +33,29 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="override train.device (auto, cpu, cuda)")
 
 
+def out_folder(args: argparse.Namespace) -> None:
+    """None: ``run`` locks the run directory itself, once the recipe (or its fallback) has chosen it."""
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate the recipe, run or resume the pipeline, print where the report is and the verdict."""
     import dataclasses
     import sys
     from pathlib import Path
 
+    from edgeprune.errors import ConfigError
+    from edgeprune.fileio import locked_folder
     from edgeprune.pipeline import open_pipeline
     from edgeprune.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.recipe).stem
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is an existing file, not a folder", hint="pass a run directory")
     if args.device:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, device=args.device))
-    pipe, note = open_pipeline(recipe, Path(args.out) if args.out else Path("runs") / Path(args.recipe).stem)
+    pipe, note = open_pipeline(recipe, out)
     if note:
         print(note, file=sys.stderr)
     if args.device and pipe.recipe is not recipe:
@@ -53,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     out = pipe.run.root
     if args.list:
         return _list(pipe)
-    outcome = pipe.execute(only=args.only, force=args.force, until=args.until)
+    with locked_folder(out):  # a second pipeline into the same run directory is refused, not interleaved
+        outcome = pipe.execute(only=args.only, force=args.force, until=args.until)
     print(f"ran {len(outcome.ran)} stage(s) in {outcome.seconds:.0f} s, {len(outcome.skipped)} up to date; "
           f"run directory {out}")
     summary = outcome.summary

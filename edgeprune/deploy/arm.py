@@ -41,15 +41,16 @@ def check_arm(bundle: str | os.PathLike[str], root: str | os.PathLike[str], site
               *, samples: int = 16, atol: float = 1e-5, qemu: str = "qemu-aarch64-static", cpu: str = "cortex-a72",
               out: str | os.PathLike[str] | None = None, timeout: float = 900) -> dict[str, Any]:
     """Classify the same inputs with the bundle on x86 and under qemu-aarch64; raise if outputs differ."""
+    _check_settings(samples, atol, out)
     root, site = Path(root), Path(site)
-    qemu_path = _tools(root, site, qemu)
     with tempfile.TemporaryDirectory(prefix="edgeprune-arm-") as tmp:
         work = Path(tmp)
-        folder = extract_bundle(bundle, work / "bundle")
+        folder = extract_bundle(bundle, work / "bundle")  # a bad bundle is refused before the tools are looked for
         manifest = json.loads((folder / "manifest.json").read_text())
-        if manifest["target"] != "linux-aarch64":
-            raise ConfigError(f"{bundle} targets {manifest['target']}, not linux-aarch64",
+        if manifest.get("target") != "linux-aarch64":
+            raise ConfigError(f"{bundle} targets {manifest.get('target')}, not linux-aarch64",
                               hint="build it with `edgeprune deploy device MODEL --target linux-aarch64`")
+        qemu_path = _tools(root, site, qemu)
         inputs = work / "inputs.npy"  # outside the bundle: the runner refuses unlisted files
         rng = np.random.default_rng(0)
         np.save(inputs, rng.random((samples, *manifest["spec"]["input_shape"]), dtype=np.float32))
@@ -74,6 +75,16 @@ def check_arm(bundle: str | os.PathLike[str], root: str | os.PathLike[str], site
         raise ArmCheckError(f"aarch64 outputs differ from x86: {result['mismatched_labels']} labels differ, "
                             f"max |diff| {result['max_abs_diff']:.3g} > {atol}")
     return result
+
+
+def _check_settings(samples: int, atol: float, out: str | os.PathLike[str] | None) -> None:
+    """Refuse a sample count below 1, a negative or non-finite atol and an --out that is a folder."""
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ConfigError(f"--samples must be an integer >= 1, got {samples!r}")
+    if not isinstance(atol, (int, float)) or not np.isfinite(atol) or atol < 0:
+        raise ConfigError(f"--atol must be a finite number >= 0, got {atol!r}", hint="e.g. --atol 1e-5")
+    if out is not None and Path(out).is_dir():
+        raise ConfigError(f"--out {out} is a folder; check-arm writes one JSON file", hint="e.g. --out arm.json")
 
 
 def _tools(root: Path, site: Path, qemu: str) -> str:

@@ -26,6 +26,8 @@ from edgeprune.runtime.web import (  # noqa: F401 (re-exported: the names `edgep
     write_site,
 )
 
+OPTIONS = ("quiet", "title", "require_spec")
+
 
 def deploy_web(model_path: str | os.PathLike[str], out: str | os.PathLike[str], **options: Any) -> Path:
     """Write the web bundle of ``model_path`` (checkpoint or ONNX) to ``out``; return ``out``.
@@ -33,12 +35,16 @@ def deploy_web(model_path: str | os.PathLike[str], out: str | os.PathLike[str], 
     Options: ``quiet`` (no size lines), ``title`` (page title), ``require_spec`` (default True: an
     ONNX file without edgeprune metadata is an error; False: labels 0..K-1, mean 0, std 1).
     """
+    from edgeprune.deploy import check_model_file, check_options
+
+    check_options(options, OPTIONS, "web")
     model_path, out = Path(model_path), Path(out)
     if not model_path.is_file():
         raise ConfigError(f"model {model_path} does not exist", hint="pass a .safetensors checkpoint or an .onnx file")
     version = installed_version()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a folder")
+    check_model_file(model_path)
     if model_path.suffix == ".safetensors":
         from edgeprune.export.onnx import export_onnx
         from edgeprune.models.checkpoint import load_checkpoint

@@ -60,7 +60,7 @@ def check_supported(name: str) -> None:
                          hint="`edgeprune list models` shows what is supported (CNNs: VGG, ResNet, MobileNet, ...)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def input_size_for(name: str, preferred: int = 32) -> int:
     """The smallest square input (from ``preferred`` up) the architecture accepts, found on the meta device."""
     import torch

@@ -101,7 +101,8 @@ def write_site(onnx_path: str | os.PathLike[str], out: str | os.PathLike[str], v
 def build_manifest(out: Path, spec: dict[str, Any], runtime_version: str, title: str | None = None) -> dict[str, Any]:
     """The manifest: what the page needs to preprocess and label, and every file with sha256 and bytes."""
     files = {}
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"):
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"
+                       and not p.name.startswith(".")):  # hidden: temporary files, the --out lock
         rel = path.relative_to(out).as_posix()
         files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     c, h, w = spec["input_shape"]

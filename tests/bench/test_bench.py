@@ -35,19 +35,22 @@ def test_pair_on_three_backends_writes_outputs(vgg_pair, tmp_path, TINY):
     assert list((out / "cache").glob("*/openvino/model.xml"))  # conversions cached
 
 
-def test_bad_inputs_are_failed_rows_not_crashes(vgg_pair_onnx, tmp_path, TINY):
+def test_unusable_models_are_refused_before_timing(vgg_pair_onnx, tmp_path, TINY):
+    """A MODEL no backend could read refuses the bench; one a backend cannot run is that backend's ❌ row."""
+    from edgeprune.errors import ModelError
+
     base, _ = vgg_pair_onnx
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"this is not a protobuf")
     (tmp_path / "notes.txt").write_text("hello")
-    rep = bench([base, junk, tmp_path / "missing.onnx", tmp_path / "notes.txt"], backends="torch,ort",
-                preset=TINY, threads=1, memory=False)
+    for bad, why in ((junk, "not a valid ONNX model"), (tmp_path / "missing.onnx", "file not found"),
+                     (tmp_path / "notes.txt", "unknown model format")):
+        with pytest.raises(ModelError, match=f"MODEL {bad}: {why}"):
+            bench([base, bad], backends="ort", preset=TINY, threads=1, memory=False)
+    rep = bench([base], backends="torch,ort", preset=TINY, threads=1, memory=False)
     rows = {(r.backend, r.variant): r for r in rep.rows}
     assert rows["ort", "base"].ok
     assert "torch needs an edgeprune checkpoint" in rows["torch", "base"].reason
-    assert "not a valid ONNX model" in rows["ort", "junk"].reason
-    assert "file not found" in rows["ort", "missing"].reason
-    assert "unknown model format" in rows["ort", "notes"].reason
 
 
 def test_user_mistakes_raise_config_errors(vgg_pair):

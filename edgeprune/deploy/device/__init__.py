@@ -21,10 +21,14 @@ __all__ = ["BundleError", "deploy_device", "extract_bundle", "verify_dir"]
 def deploy_device(model_path: str | os.PathLike[str], out: str | os.PathLike[str], target: str | None = None,
                   openvino: bool = False, **options: Any) -> Path:
     """Build a device bundle (.tar.gz) for ``target`` from a checkpoint or ONNX file; return its path."""
-    if options:
-        raise ConfigError(f"unknown device deploy options: {sorted(options)}")
+    from edgeprune.deploy import check_model_file, check_options
+
+    check_options(options, (), "device")
     target = check_target(target)
     model_path, out = Path(model_path), _bundle_path(Path(out), target)
+    check_model_file(model_path)
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a folder; a device bundle is a .tar.gz file", hint="e.g. --out bundle.tar.gz")
     with tempfile.TemporaryDirectory(prefix="edgeprune-device-") as tmp:
         work = Path(tmp)
         onnx_path = _model_file(model_path, work)
