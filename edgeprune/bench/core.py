@@ -84,7 +84,7 @@ def _check_device(device: Any, backends: list[str]) -> None:
         raise ConfigError(f"--device {device} needs a backend that runs on it (--backends ssh)",
                           hint="e.g. --backends ssh --device ssh://pi@board")
     if "ssh" in backends:
-        from edgeprune.deploy.device.remote import SshOptions
+        from edgeprune.runtime.device.remote import SshOptions
 
         SshOptions.parse(device)  # a bad URL or option is refused now, not as a ❌ row after the local work
 
