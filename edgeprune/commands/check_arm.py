@@ -10,6 +10,8 @@ EXAMPLES = """examples:
   make arm-smoke        # builds the arm64 root and wheels, a digits bundle, then runs this
   edgeprune check-arm bundle.tar.gz --root ~/.cache/edgeprune/arm64-root --site ~/.cache/edgeprune/arm64-site
 timings under emulation are labelled emulated; they are never device latency.
+the bundle's sha256 manifest catches accidents (truncated or edited files), not attackers: the bundle
+runs its own run.py, so check only bundles you built.
 """
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "edgeprune")
 
