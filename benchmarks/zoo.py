@@ -19,71 +19,70 @@ import sys
 import time
 from pathlib import Path
 
-ONE = r"""
-import json, sys, tempfile, time
-from pathlib import Path
-import torch
-import edgeprune as ep
-from edgeprune.errors import EdgepruneError, first_line
-from edgeprune.models.support import input_size_for, support_status
+ONE = "import sys; sys.path.insert(0, sys.argv[1]); import zoo; zoo.report_chain(*sys.argv[2:])"
 
-arch, out = sys.argv[1], Path(sys.argv[2])
-torch.manual_seed(0)
-torch.set_num_threads(int(sys.argv[3]))
-row = {"arch": arch, "steps": {}}
-t0 = time.perf_counter()
-step = "build"
-try:
-    status = support_status("tv:" + arch)
-    if status.refused:
-        row.update(outcome="refused", reason=status.reason)
-        raise SystemExit
-    size = input_size_for("tv:" + arch)
-    row["input_size"] = size
-    model = ep.create_model("tv:" + arch, num_classes=10, in_channels=3, input_size=size)
-    row["params"] = sum(p.numel() for p in model.parameters())
-    step = "train"
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=1e-4)  # one small step: BatchNorm on a tiny random batch explodes
-    x, y = torch.randn(8, 3, size, size), torch.arange(8) % 10
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    loss.backward()
-    opt.step()
-    model.eval()
-    row["steps"]["train"] = round(time.perf_counter() - t0, 1)
-    step = "checkpoint"
-    ep.save(model, out / "model.safetensors")
-    again = ep.load(out / "model.safetensors")
-    with torch.no_grad():
-        a, b = model(x[:1]), again(x[:1])
-    assert torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(a.abs().max())), "reloaded checkpoint computes otherwise"
-    row["steps"]["checkpoint"] = round(time.perf_counter() - t0, 1)
-    step = "prune"
-    small = ep.prune(again, "magnitude", None, ratio=0.5)
-    row["params_pruned"] = sum(p.numel() for p in small.parameters())
-    row["steps"]["prune"] = round(time.perf_counter() - t0, 1)
-    step = "export"
-    result = ep.export_model(small, out / "export", formats=("onnx",))
-    row["steps"]["export"] = round(time.perf_counter() - t0, 1)
-    step = "onnxruntime"
+
+def run_chain(arch: str, work: Path, threads: int = 1) -> dict:
+    """The whole chain for one torchvision architecture; the row says how far it got and why it stopped."""
     import numpy as np
     import onnxruntime as ort
-    sess = ort.InferenceSession(str(out / "export" / "model.sim.onnx"), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {sess.get_inputs()[0].name: x[:1].numpy()})[0]
-    with torch.no_grad():
-        want = small(x[:1]).numpy()
-    assert got.shape == want.shape and np.allclose(got, want, rtol=1e-3, atol=1e-4 * float(np.abs(want).max())), \
-        f"onnxruntime differs: max abs diff {float(np.abs(got - want).max()):.3g}"
-    row["steps"]["onnxruntime"] = round(time.perf_counter() - t0, 1)
-    row["outcome"] = "ok"
-except SystemExit:
-    pass
-except (EdgepruneError, Exception) as e:
-    row.update(outcome="refused" if isinstance(e, EdgepruneError) and step in ("build", "prune", "export") else "failed",
-               step=step, reason=f"{type(e).__name__}: {first_line(e)}")
-row["seconds"] = round(time.perf_counter() - t0, 1)
-print("ZOO " + json.dumps(row))
-"""
+    import torch
+
+    import edgeprune as ep
+    from edgeprune.errors import EdgepruneError, first_line
+    from edgeprune.models.support import input_size_for, support_status
+
+    torch.manual_seed(0)
+    torch.set_num_threads(threads)
+    row: dict = {"arch": arch}
+    t0 = time.perf_counter()
+    step = "build"
+    try:
+        status = support_status("tv:" + arch)
+        if status.refused:
+            row.update(outcome="refused", reason=status.reason, seconds=0.0)
+            return row
+        size = input_size_for("tv:" + arch)
+        row["input_size"] = size
+        model = ep.create_model("tv:" + arch, num_classes=10, in_channels=3, input_size=size)
+        row["params"] = sum(p.numel() for p in model.parameters())
+        step = "train"
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=1e-4)  # one small step: BatchNorm on a tiny random batch explodes
+        x, y = torch.randn(8, 3, size, size), torch.arange(8) % 10
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        model.eval()
+        step = "checkpoint"
+        ep.save(model, work / "model.safetensors")
+        again = ep.load(work / "model.safetensors")
+        with torch.no_grad():
+            a, b = model(x[:2]), again(x[:2])
+        assert torch.isfinite(a).all(), "the trained model computes NaN/inf"
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(a.abs().max())), "the reloaded checkpoint differs"
+        step = "prune"
+        small = ep.prune(again, "magnitude", None, ratio=0.5)
+        row["params_pruned"] = sum(p.numel() for p in small.parameters())
+        step = "export"
+        ep.export_model(small, work / "export", formats=("onnx",))  # raises on a parity failure
+        step = "onnxruntime"
+        sess = ort.InferenceSession(str(work / "export" / "model.sim.onnx"), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {sess.get_inputs()[0].name: x[:2].numpy()})[0]
+        with torch.no_grad():
+            want = small(x[:2]).numpy()
+        assert got.shape == want.shape and np.allclose(got, want, rtol=1e-3, atol=1e-4 * float(np.abs(want).max())), \
+            f"onnxruntime differs from PyTorch: max abs diff {float(np.abs(got - want).max()):.3g}"
+        row["outcome"] = "ok"
+    except (EdgepruneError, Exception) as e:
+        refused = isinstance(e, EdgepruneError) and step in ("build", "prune", "export")
+        row.update(outcome="refused" if refused else "failed", step=step, reason=f"{type(e).__name__}: {first_line(e)}")
+    row["seconds"] = round(time.perf_counter() - t0, 1)
+    return row
+
+
+def report_chain(arch: str, work: str, threads: str) -> None:
+    """``run_chain`` in a child process: the row on stdout for the parent."""
+    print("ZOO " + json.dumps(run_chain(arch, Path(work), int(threads))), flush=True)
 
 
 def run_one(arch: str, out: Path, threads: int, timeout: float) -> dict:
@@ -92,8 +91,8 @@ def run_one(arch: str, out: Path, threads: int, timeout: float) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, "-c", ONE, arch, str(work), str(threads)], capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run([sys.executable, "-c", ONE, str(Path(__file__).resolve().parent), arch, str(work),
+                               str(threads)], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"arch": arch, "outcome": "failed", "step": "timeout", "reason": f"over {timeout:.0f} s",
                 "seconds": round(time.perf_counter() - t0, 1)}

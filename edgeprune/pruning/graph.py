@@ -74,6 +74,12 @@ def classifier_layer(model: nn.Module) -> nn.Module:
     return (linears or convs)[-1]
 
 
+def _grouped(module: nn.Module) -> bool:
+    """A grouped conv that is not depthwise: removing single channels would break its groups."""
+    return isinstance(module, nn.Conv2d) and module.groups > 1 and not (
+        module.groups == module.in_channels == module.out_channels)
+
+
 class Graph:
     """The channel groups of a model (built from an example input) and a way to remove channels."""
 
@@ -97,6 +103,8 @@ class Graph:
                 out = self.dg.is_out_channel_pruning_fn(item.dep.handler) or isinstance(mod, nn.BatchNorm2d)
                 members.append(Member(names[mod], mod, "out" if out else "in", list(item.idxs),
                                       list(item.root_idxs)))
+            if any(_grouped(m.module) for m in members):
+                continue  # a grouped conv (ResNeXt, RegNet) loses whole groups or nothing: its channels stay
             root = g.items[0].dep.target.module
             self.groups.append(ChannelGroup(names[root], len(g.items[0].idxs), members, root, g.items[0].dep.handler))
 
