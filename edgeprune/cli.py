@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
-        parser.print_help()
-        return 2
+        parser.error("a command is required (edgeprune --help lists them)")
     from edgeprune.errors import EdgepruneError
 
     try:
