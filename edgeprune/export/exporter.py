@@ -115,9 +115,9 @@ def check_opset(opset: int) -> int:
     """An ONNX opset the TorchScript exporter writes and the runtimes run."""
     from torch.onnx._constants import ONNX_MAX_OPSET, ONNX_MIN_OPSET
 
-    low = max(ONNX_MIN_OPSET, 9)  # below 9, BatchNormalization and friends have no onnxruntime kernels
-    if not low <= opset <= ONNX_MAX_OPSET:
-        raise ConfigError(f"--opset {opset} is not supported: the exporter writes opsets {low} to {ONNX_MAX_OPSET}",
+    if not ONNX_MIN_OPSET <= opset <= ONNX_MAX_OPSET:  # opset 6's BatchNormalization has no onnxruntime kernel
+        raise ConfigError(f"--opset {opset} is not supported: the exporter writes opsets {ONNX_MIN_OPSET} to "
+                          f"{ONNX_MAX_OPSET}",
                           hint="the default, 17, runs everywhere")
     return opset
 

@@ -488,6 +488,19 @@ def _(ws): return ["info", ws.file("model.onnx")]
 def _(ws): return ["info", ws.file("model.onnx", b"\xff" * 64)]
 
 
+@case("info-truncated-onnx", r"model\.onnx.*(not a readable ONNX|holds no ONNX graph)")
+def _(ws):
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu")], "g", [x], [y])
+    raw = helper.make_model(graph).SerializeToString()
+    assert onnx.load_from_string(raw).graph.node  # whole, it parses
+    return ["info", ws.file("model.onnx", raw[: len(raw) // 2])]
+
+
 @case("info-text-file", r"notes\.txt.*not a readable safetensors")
 def _(ws): return ["info", ws.file("notes.txt", "just some notes\n")]
 
