@@ -84,9 +84,15 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, o
                                     input_shape=tuple(data.input_shape)))
     out_path = Path(out) if out is not None else None
     ckpt = out_path / "model.safetensors" if out_path else None
-    on_improve = (lambda m: save_checkpoint(m, ckpt)) if ckpt else None
+    saved: list[bool] = []
+
+    def on_improve(m: nn.Module) -> None:
+        save_checkpoint(m, ckpt)
+        saved.append(True)
+
     t0 = time.perf_counter()
-    history = _fit(model, data, config, regularizer=regularizer, out=out_path, on_improve=on_improve)
+    history = _fit(model, data, config, regularizer=regularizer, out=out_path,
+                   on_improve=on_improve if ckpt else None)
     seconds = time.perf_counter() - t0
     test = evaluate(model, data, "test", device=config.device)
     summary = {
@@ -101,7 +107,7 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, o
         "test": {**dataclasses.asdict(test), **test.rates()},
     }
     if out_path and is_main_process():
-        if not ckpt.exists():  # zero epochs: still leave a checkpoint behind
+        if not saved:  # zero epochs: this model replaces whatever checkpoint the folder held
             save_checkpoint(model, ckpt)
         write_json(out_path / "train.json", summary)
         write_text(out_path / "train.md", _train_markdown(summary))

@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
-        parser.print_help()
-        return 2
+        parser.error("a command is required (edgeprune --help lists them)")
     import contextlib
 
     from edgeprune.errors import EdgepruneError

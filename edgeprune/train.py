@@ -57,6 +57,10 @@ class TrainConfig:
             raise ConfigError(f"optimizer {self.optimizer!r} is not one of {OPTIMIZERS}")
         if not self.lr > 0:
             raise ConfigError(f"learning rate must be > 0, got {self.lr}")
+        if self.num_workers < 0:
+            raise ConfigError(f"data loader workers (--workers) must be >= 0, got {self.num_workers}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience must be >= 1 epoch, got {self.patience}", hint="omit --patience to never stop early")
         if self.select not in ("val_loss", "val_acc"):
             raise ConfigError(f"select must be val_loss or val_acc, got {self.select!r}")
 

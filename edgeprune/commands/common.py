@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 
 def add_data_args(parser: argparse.ArgumentParser, default: str | None = "digits") -> None:
@@ -30,6 +32,24 @@ def _sizes(text: str) -> tuple[int, int, int]:
     if len(sizes) != 3 or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not three positive integers TRAIN,VAL,TEST (e.g. 6000,1000,1000)")
     return sizes  # type: ignore[return-value]
+
+
+def check_out(out: str | os.PathLike[str]) -> Path:
+    """``--out`` as a folder that can be created or written, checked before any work starts."""
+    from edgeprune.errors import ConfigError
+
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path} is a file, not a directory", hint="pass a folder (new or existing) for --out")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"--out {path}: {parent} is a file, not a directory", hint="pass a folder for --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {path}: {parent} is not writable (permission denied)",
+                          hint="pass a folder you can write to for --out")
+    return path
 
 
 def load_data_from_args(args: argparse.Namespace, **overrides):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from edgeprune.commands.common import add_data_args
+from edgeprune.commands.common import add_data_args, check_out
 
 HELP = "export a checkpoint to ONNX / OpenVINO IR (optionally INT8) and check parity with PyTorch"
 EXAMPLES = """examples:
@@ -38,15 +38,21 @@ def run(args: argparse.Namespace) -> int:
     from edgeprune.commands.common import load_data_from_args
     from edgeprune.errors import ConfigError
     from edgeprune.export import export
+    from edgeprune.export.exporter import check_formats, check_opset
     from edgeprune.models import read_header
 
-    spec, _ = read_header(args.checkpoint)  # a missing or corrupted checkpoint fails here, before data loads
-    channels, size = spec.input_shape[0], spec.input_shape[1]
-    shape = (args.channels or channels, args.input_size or size, args.input_size or size)
+    check_out(args.out)  # every option is checked before the data loads and the export starts
+    formats = check_formats([f.strip() for f in args.to.split(",") if f.strip()])
+    check_opset(args.opset)
     if args.no_data and args.int8:
         raise ConfigError("--int8 needs data for calibration", hint="drop --no-data")
+    spec, _ = read_header(args.checkpoint)  # a missing or corrupted checkpoint fails here, before data loads
+    channels, size = spec.input_shape[0], spec.input_shape[1]
+    if args.channels is not None and args.channels != channels:
+        raise ConfigError(f"--channels {args.channels}: the model takes {channels} channel(s) "
+                          f"(input shape {tuple(spec.input_shape)})", hint="drop --channels")
+    shape = (channels, args.input_size or size, args.input_size or size)
     data = None if args.no_data else load_data_from_args(args, input_size=shape[1], channels=shape[0])
-    formats = [f.strip() for f in args.to.split(",") if f.strip()]
     result = export(args.checkpoint, args.out, formats=formats, int8=args.int8, fp16=args.fp16, data=data,
                     opset=args.opset, input_shape=shape if shape != tuple(spec.input_shape) else None)
     for f in result["files"]:

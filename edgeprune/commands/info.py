@@ -22,15 +22,21 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from edgeprune.errors import CheckpointError
+    from edgeprune.errors import CheckpointError, ExportError
 
     path = Path(args.model)
     if not path.exists():
         raise CheckpointError(f"{path} does not exist")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint or ONNX file",
+                              hint="pass the model.safetensors or model.onnx inside it")
     if path.suffix == ".onnx":
         from edgeprune.export.info import onnx_info
 
-        info = onnx_info(path)
+        try:
+            info = onnx_info(path)
+        except ExportError as e:  # an unreadable input file is the user's to fix, not a failed export
+            raise CheckpointError(e.message, e.hint) from e
     else:
         from edgeprune.api import model_info
 

@@ -31,12 +31,15 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one name per line (with a description where there is one)."""
+    from edgeprune.errors import ConfigError, EdgepruneError
+
+    if args.pattern != "*" and args.what != "models":
+        raise ConfigError(f"a pattern ({args.pattern!r}) filters models only, not {args.what}",
+                          hint=f"edgeprune list {args.what}")
     module_name, attr = SOURCES[args.what]
     try:
         obj = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError):
-        from edgeprune.errors import EdgepruneError
-
         raise EdgepruneError(f"{args.what} are not available in this build of edgeprune") from None
     if args.what == "models":
         from edgeprune.models.support import support_status

@@ -7,6 +7,7 @@ import argparse
 from edgeprune.commands.common import (
     add_data_args,
     add_train_args,
+    check_out,
     load_data_from_args,
     train_config_from_args,
 )
@@ -42,12 +43,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--min-channels", type=int, default=1, help="never keep fewer channels in a layer (default: 1)")
     c = p.add_argument_group("criterion")
     c.add_argument("--criterion", default=None, help="override the method's criterion (edgeprune list criteria)")
-    c.add_argument("--samples", type=int, default=512, help="training examples used for scoring (default: 512)")
-    c.add_argument("--fisher", choices=("sampled", "exact", "empirical", "hutchinson"), default="sampled",
+    c.add_argument("--samples", type=int, default=None, help="training examples used for scoring (default: 512)")
+    c.add_argument("--fisher", choices=("sampled", "exact", "empirical", "hutchinson"), default=None,
                    help="OBD Hessian-diagonal estimator (default: sampled)")
-    c.add_argument("--norm", choices=("l1", "l2"), default="l1", help="magnitude norm (default: l1)")
+    c.add_argument("--norm", choices=("l1", "l2"), default=None, help="magnitude norm (default: l1)")
     r = p.add_argument_group("regularization (reg+obd, reg+taylor, obd+reg, seed)")
-    r.add_argument("--reg", default="hsqgl12", help="regularizer (edgeprune list regularizers; default: hsqgl12)")
+    r.add_argument("--reg", default=None, help="regularizer (edgeprune list regularizers; default: hsqgl12)")
     r.add_argument("--reg-lambda", type=float, default=None,
                    help="regularization strength (default: auto, 1/penalty of the model, so the penalty starts at 1)")
     r.add_argument("--grouping", choices=("neuron", "feature"), default=None, help="neuron (default) or feature (seed)")
@@ -60,24 +61,39 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prune, write ``model.safetensors``, ``prune.json`` and ``prune.md`` under ``--out``."""
+    from edgeprune.errors import ConfigError
     from edgeprune.models import count_macs, count_params, read_header
     from edgeprune.pruning import prune
+    from edgeprune.pruning.criteria import get_criterion
+    from edgeprune.pruning.methods import check_prune
 
-    spec, _ = read_header(args.checkpoint)
-    data = load_data_from_args(args, input_size=args.input_size or spec.input_shape[1],
-                               channels=args.channels or spec.input_shape[0])
-    options = {"reg": args.reg, "lam": args.reg_lambda, "include_linear": args.include_linear,
+    check_out(args.out)  # every option is checked before the data loads and pruning starts
+    options = {"reg": args.reg, "lam": args.reg_lambda, "include_linear": args.include_linear or None,
                "reg_epochs": args.reg_epochs, "criterion": args.criterion, "samples": args.samples,
                "fisher": args.fisher, "norm": args.norm, "scope": args.scope, "normalize": args.normalize,
                "min_channels": args.min_channels, "per_step": args.per_step, "final_epochs": args.final_epochs,
-               "seed": args.seed}
-    if args.grouping is not None:
-        options["grouping"] = args.grouping
-    if args.round_to is not None:
-        options["round_to"] = args.round_to
-    model = prune(args.checkpoint, args.method, data, ratio=args.ratio, target_macs=args.target_macs,
-                  target_params=args.target_params, steps=args.steps, finetune_epochs=args.finetune_epochs,
-                  train_config=train_config_from_args(args), out=args.out, **options)
+               "grouping": args.grouping, "round_to": args.round_to}
+    options = {k: v for k, v in options.items() if v is not None}  # unset: the method's default
+    options["seed"] = args.seed
+    targets = {"ratio": args.ratio, "target_macs": args.target_macs, "target_params": args.target_params}
+    method, _, opts, _ = check_prune(args.method, steps=args.steps, finetune_epochs=args.finetune_epochs, **targets,
+                                     **options)
+    criterion = opts.criterion or method.criterion
+    if args.samples is not None and not get_criterion(criterion).uses_data:
+        raise ConfigError(f"--samples does not apply to method {args.method!r}: criterion {criterion} scores "
+                          "without data", hint="drop --samples")
+    train_config = train_config_from_args(args)
+    spec, _ = read_header(args.checkpoint)
+    channels, size = spec.input_shape[0], spec.input_shape[1]
+    if args.input_size is not None and args.input_size != size:
+        raise ConfigError(f"--input-size {args.input_size}: the model was trained at {size} px; pruning scores and "
+                          "fine-tunes it at its own input size", hint="drop --input-size")
+    if args.channels is not None and args.channels != channels:
+        raise ConfigError(f"--channels {args.channels}: the model takes {channels} channel(s) "
+                          f"(input shape {tuple(spec.input_shape)})", hint="drop --channels")
+    data = load_data_from_args(args, input_size=size, channels=channels)
+    model = prune(args.checkpoint, args.method, data, steps=args.steps, finetune_epochs=args.finetune_epochs,
+                  train_config=train_config, out=args.out, **targets, **options)
     from pathlib import Path
 
     from edgeprune.accuracy import interval_text

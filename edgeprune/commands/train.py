@@ -7,6 +7,7 @@ import argparse
 from edgeprune.commands.common import (
     add_data_args,
     add_train_args,
+    check_out,
     load_data_from_args,
     train_config_from_args,
 )
@@ -29,7 +30,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     g.add_argument("--classifier", choices=("compact", "seed"), default=None,
                    help="VGG head: compact (global pool + Linear) or seed (the papers' 4096-4096 head)")
     g.add_argument("--weights", default=None, metavar="imagenet|FILE",
-                   help="pretrained weights from disk: 'imagenet' (torch hub cache) or a .pth/.safetensors file")
+                   help="pretrained weights from disk: 'imagenet' (torch hub cache) or a .safetensors file")
     g.add_argument("--freeze-features", action="store_true", help="train only the classifier head (transfer learning)")
     add_data_args(p)
     add_train_args(p, epochs=10)
@@ -42,7 +43,13 @@ def model_kwargs_from_args(args: argparse.Namespace) -> dict:
     if args.width is not None:
         kwargs["width"] = args.width
     if args.widths:
-        kwargs["widths"] = [int(w) for w in args.widths.split(",")]
+        try:
+            kwargs["widths"] = [int(w) for w in args.widths.split(",")]
+        except ValueError:
+            from edgeprune.errors import ConfigError
+
+            raise ConfigError(f"--widths {args.widths!r} is not a comma-separated list of integers",
+                              hint="e.g. --widths 16,32,64,64,128,128,128,128") from None
     if args.classifier:
         kwargs["classifier"] = args.classifier
     return kwargs
@@ -50,17 +57,16 @@ def model_kwargs_from_args(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Train, save ``model.safetensors`` (best epoch), ``history.json``, ``train.json`` and ``train.md``."""
-    from pathlib import Path
-
     from edgeprune import api
     from edgeprune.accuracy import interval_text
     from edgeprune.train import is_main_process, seed_everything
 
-    out = Path(args.out)
-    data = load_data_from_args(args)
+    out = check_out(args.out)  # every option is checked before the data loads and training starts
     cfg = train_config_from_args(args, freeze_features=args.freeze_features)
+    model_kwargs = model_kwargs_from_args(args)
+    data = load_data_from_args(args)
     seed_everything(cfg.seed)  # the initial weights too: the same command gives the same model
-    model = api.create_model(args.model, data=data, weights=args.weights, **model_kwargs_from_args(args))
+    model = api.create_model(args.model, data=data, weights=args.weights, **model_kwargs)
     summary = api.fit(model, data, cfg, out=out)
     if is_main_process():
         test = summary["test"]

@@ -22,7 +22,11 @@ def load_data(name: str = "digits", root: str | Path | None = None, input_size: 
         raise ConfigError(f"channels must be 1 or 3, got {channels}")
     if not 0.0 < fraction <= 1.0:
         raise ConfigError(f"fraction must be in (0, 1], got {fraction}")
+    if input_size is not None and input_size < 1:
+        raise ConfigError(f"input size (--input-size) must be >= 1 pixel, got {input_size}")
     key = name.lower()
+    if key == "digits" or key.startswith("imagefolder:"):
+        _refuse_unused(name, root, fraction, download)
     if sizes is not None:
         sizes = tuple(sizes)  # type: ignore[assignment]
         if len(sizes) != 3 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
@@ -38,6 +42,8 @@ def load_data(name: str = "digits", root: str | Path | None = None, input_size: 
     if key.startswith("imagefolder:"):
         from edgeprune.data.vision import load_imagefolder_bundle
 
+        if not name.split(":", 1)[1]:
+            raise ConfigError("imagefolder: needs a path, e.g. --data imagefolder:data/covid")
         return load_imagefolder_bundle(name.split(":", 1)[1], input_size=input_size or 224, channels=channels or 3, seed=seed)
     from edgeprune.data.vision import NATIVE_CHANNELS, load_torchvision_bundle
 
@@ -45,6 +51,17 @@ def load_data(name: str = "digits", root: str | Path | None = None, input_size: 
         return load_torchvision_bundle(key, root=root, input_size=input_size or 32, channels=channels,
                                        fraction=fraction, seed=seed, download=download, sizes=sizes)
     raise ConfigError(f"unknown dataset {name!r}", hint=f"one of {', '.join(DATASETS)}")
+
+
+def _refuse_unused(name: str, root: str | Path | None, fraction: float, download: bool) -> None:
+    """Options that digits (embedded) and imagefolder (the path is in the name) would silently ignore."""
+    kind = "digits" if name.lower() == "digits" else "imagefolder"
+    why = "it is embedded" if kind == "digits" else "its folder is the path after imagefolder:"
+    unused = [opt for opt, given in (("root (--data-root)", root is not None), ("fraction (--fraction)", fraction != 1.0),
+                                     ("download (--download)", bool(download))) if given]
+    if unused:
+        raise ConfigError(f"{' and '.join(unused)} do{'es' if len(unused) == 1 else ''} not apply to {kind} data: {why}",
+                          hint="drop the option, or use mnist, fashionmnist, cifar10 or stl10")
 
 
 __all__ = ["DATASETS", "DataBundle", "load_data", "stratified_split"]

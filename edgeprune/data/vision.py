@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 from edgeprune.data.bundle import DataBundle, stratified_sample, stratified_split, subset
 from edgeprune.data.idx import LAYOUTS, load_idx
 from edgeprune.data.tensors import ImageTensors, resize_uint8
-from edgeprune.errors import ConfigError, DataNotFoundError
+from edgeprune.errors import ConfigError, DataNotFoundError, first_line
 
 # One set of statistics per dataset, applied to train, val and test alike (per source channel).
 STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -136,6 +136,19 @@ def load_torchvision_bundle(name: str, root: str | Path | None = None, input_siz
     )
 
 
+def read_image(path: str):
+    """ImageFolder's loader with the file named when it cannot be decoded (instead of PIL's bare OSError)."""
+    from PIL import Image
+
+    try:
+        with open(path, "rb") as f:
+            img = Image.open(f)
+            return img.convert("RGB")
+    except OSError as e:  # PIL.UnidentifiedImageError, truncated files, unreadable files
+        raise DataNotFoundError(f"imagefolder image {path} cannot be read ({first_line(e).split(' <')[0]})",
+                                hint="replace or delete the damaged file") from None
+
+
 def load_imagefolder_bundle(path: str | Path, input_size: int = 224, channels: int = 3, val: float = 0.1,
                             seed: int = 0, stats_samples: int = 256) -> DataBundle:
     """``PATH/{train,val,test}/<class>/*.png``; val carved from train when absent; stats from train."""
@@ -147,7 +160,8 @@ def load_imagefolder_bundle(path: str | Path, input_size: int = 224, channels: i
             f"imagefolder {path} needs train/ and test/ subfolders (val/ optional) with one folder per class",
             hint="e.g. PATH/train/covid/*.png, PATH/train/normal/*.png, PATH/test/...",
         )
-    plain = ImageFolder(str(path / "train"), transform=image_transform(input_size, channels, [0.0] * channels, [1.0] * channels))
+    plain = ImageFolder(str(path / "train"), transform=image_transform(input_size, channels, [0.0] * channels, [1.0] * channels),
+                        loader=read_image)
     if len(plain) == 0:
         raise DataNotFoundError(f"imagefolder {path}/train holds no images")
     rng = np.random.default_rng(seed)
@@ -156,12 +170,12 @@ def load_imagefolder_bundle(path: str | Path, input_size: int = 224, channels: i
     mean = stack.mean(dim=(0, 2, 3)).tolist()
     std = stack.std(dim=(0, 2, 3)).clamp_min(1e-6).tolist()
     tf = image_transform(input_size, channels, mean, std)
-    train_full = ImageFolder(str(path / "train"), transform=tf)
-    test_ds = ImageFolder(str(path / "test"), transform=tf)
+    train_full = ImageFolder(str(path / "train"), transform=tf, loader=read_image)
+    test_ds = ImageFolder(str(path / "test"), transform=tf, loader=read_image)
     if test_ds.classes != train_full.classes:
         raise ConfigError(f"imagefolder {path}: test classes {test_ds.classes} differ from train classes {train_full.classes}")
     if (path / "val").is_dir():
-        val_ds = ImageFolder(str(path / "val"), transform=tf)
+        val_ds = ImageFolder(str(path / "val"), transform=tf, loader=read_image)
         if val_ds.classes != train_full.classes:
             raise ConfigError(f"imagefolder {path}: val classes {val_ds.classes} differ from train classes {train_full.classes}")
         train_ds: Dataset = train_full

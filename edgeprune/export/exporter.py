@@ -48,7 +48,8 @@ def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os
     from edgeprune.export.simplify import simplify_onnx
 
     t0 = time.perf_counter()
-    formats = _check_formats(formats)
+    formats = check_formats(formats)
+    check_opset(opset)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model, source = _load(model_or_ckpt_path)
@@ -110,7 +111,19 @@ def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os
     return result
 
 
-def _check_formats(formats: Sequence[str]) -> list[str]:
+def check_opset(opset: int) -> int:
+    """An ONNX opset the TorchScript exporter writes and the runtimes run."""
+    from torch.onnx._constants import ONNX_MAX_OPSET, ONNX_MIN_OPSET
+
+    if not ONNX_MIN_OPSET <= opset <= ONNX_MAX_OPSET:  # opset 6's BatchNormalization has no onnxruntime kernel
+        raise ConfigError(f"--opset {opset} is not supported: the exporter writes opsets {ONNX_MIN_OPSET} to "
+                          f"{ONNX_MAX_OPSET}",
+                          hint="the default, 17, runs everywhere")
+    return opset
+
+
+def check_formats(formats: Sequence[str]) -> list[str]:
+    """The ``--to`` formats as a list, each one known."""
     if isinstance(formats, str):
         formats = [f for f in formats.split(",") if f]
     unknown = [f for f in formats if f not in FORMATS]

@@ -31,12 +31,17 @@ def onnx_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         model = onnx.load(str(path))
     except Exception as e:
         raise ExportError(f"{path} is not a readable ONNX file ({e})") from e
+    if not model.graph.node or not model.graph.input or not model.graph.output:
+        raise ExportError(f"{path} holds no ONNX graph ({path.stat().st_size} bytes: empty or not an ONNX model)",
+                          hint="export the checkpoint again with edgeprune export")
     shapes = _batch1_shapes(model)
     inits = {t.name: t for t in model.graph.initializer}
     for node in model.graph.node:  # shared initializers (Identity) and INT8 weights (DequantizeLinear)
         if node.op_type in ("Identity", "DequantizeLinear") and node.input[0] in inits:
             inits[node.output[0]] = inits[node.input[0]]
-    graph_in = next(i for i in model.graph.input if i.name not in inits)
+    graph_in = next((i for i in model.graph.input if i.name not in inits), None)
+    if graph_in is None:
+        raise ExportError(f"{path}: every graph input is an initializer, so the model takes no input")
     input_shape = list(spec.input_shape) if spec else shapes.get(graph_in.name, [])[1:]
     macs = params = 0
     layers = []

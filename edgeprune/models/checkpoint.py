@@ -42,8 +42,14 @@ def read_header(path: str | os.PathLike[str]) -> tuple[ModelSpec, dict[str, Any]
     from safetensors import safe_open
 
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a directory, not a .safetensors file",
+                              hint=f"pass the file inside it, e.g. {path / 'model.safetensors'}")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.suffix == ".onnx":
+        raise CheckpointError(f"{path} is an ONNX file, not an edgeprune checkpoint (.safetensors)",
+                              hint="pass the model.safetensors it was exported from; `edgeprune info` reads ONNX files")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -94,6 +100,23 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if leftover:
         raise CheckpointError(f"{path}: tensors missing from the file: {leftover[:5]}")
+    check_spec(model, spec, path)
     model.eval()
     return attach_spec(model, spec)
 
+
+
+def check_spec(model: nn.Module, spec: ModelSpec, path: str | os.PathLike[str]) -> None:
+    """The header's input shape and labels agree with the first conv and the classifier's outputs."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if len(spec.input_shape) != 3 or min(spec.input_shape) < 1:
+        raise CheckpointError(f"{path}: input_shape {list(spec.input_shape)} is not (channels, height, width)")
+    if convs and convs[0].in_channels != spec.input_shape[0]:
+        raise CheckpointError(f"{path}: the header's input_shape {list(spec.input_shape)} has {spec.input_shape[0]} "
+                              f"channel(s), but the first conv takes {convs[0].in_channels}",
+                              hint="the header was edited or written by another tool; re-create the checkpoint")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if spec.labels and linears and linears[-1].out_features != len(spec.labels):
+        raise CheckpointError(f"{path}: the header has {len(spec.labels)} label(s), but the classifier has "
+                              f"{linears[-1].out_features} outputs",
+                              hint="the header was edited or written by another tool; re-create the checkpoint")

@@ -33,7 +33,13 @@ class ModelSpec:
     def from_json(cls, text: str) -> ModelSpec:
         """Parse a spec written by :meth:`to_json`; unknown keys are an error."""
         raw = json.loads(text)
-        raw["input_shape"] = tuple(raw["input_shape"])
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise ValueError("the spec is not a JSON object with a name")
+        unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown spec key(s) {', '.join(unknown)}")
+        if "input_shape" in raw:
+            raw["input_shape"] = tuple(raw["input_shape"])
         return cls(**raw)
 
     def replace(self, **changes: Any) -> ModelSpec:

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from edgeprune.errors import ModelError, WeightsNotFoundError
+from edgeprune.errors import ConfigError, ModelError, WeightsNotFoundError, first_line
 
 TV_PREFIX = "tv:"
 
@@ -58,14 +58,18 @@ def imagenet_weights_path(arch: str) -> tuple[Path, str]:
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read a weights file without running code: safetensors, or torch's weights-only loader."""
+    """Read a weights file without running code: safetensors, or torch's weights-only loader (hub cache)."""
     if not path.is_file():
         raise WeightsNotFoundError(f"weights file {path} does not exist")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
 
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # safetensors and torch raise their own types for damaged files
+        raise WeightsNotFoundError(f"weights file {path} cannot be read ({first_line(e)})",
+                                   hint="the file is truncated, corrupted or not a weights file; replace it") from e
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -74,9 +78,15 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def resolve_weights(arch: str, source: str) -> Path:
-    """``imagenet`` -> the hub-cache file (which must exist); anything else is a path."""
+    """``imagenet`` -> the hub-cache file (which must exist); anything else is the path of a .safetensors file."""
     if source != "imagenet":
-        return Path(source)
+        path = Path(source)
+        if path.suffix != ".safetensors":
+            raise ConfigError(f"--weights {path}: only .safetensors weight files are read ({path.suffix or 'no suffix'} "
+                              "files may be pickles, which can run code when loaded)",
+                              hint="convert it once where you trust it: save_file(torch.load(PTH), 'w.safetensors') "
+                                   "with safetensors.torch.save_file")
+        return path
     path, url = imagenet_weights_path(arch)
     if not path.is_file():
         raise WeightsNotFoundError(

@@ -140,6 +140,51 @@ def regularize(model: nn.Module, data: DataBundle, reg: str = "hsqgl12", lam: fl
     return work
 
 
+# Options that only some methods use: option -> (CLI flag, which methods use it).
+_ONLY_FOR = {
+    "fisher": ("--fisher", "the obd criterion"), "hutchinson_probes": ("hutchinson_probes", "the obd criterion"),
+    "norm": ("--norm", "the magnitude criterion"),
+    **{k: (flag, "methods with regularized training (reg+obd, reg+taylor, obd+reg, seed)") for k, flag in
+       (("reg", "--reg"), ("lam", "--reg-lambda"), ("grouping", "--grouping"), ("include_linear", "--include-linear"),
+        ("reg_epochs", "--reg-epochs"))},
+}
+
+
+def check_prune(method: str, *, ratio: float | None = None, target_macs: float | None = None,
+                target_params: float | None = None, steps: int | None = None, finetune_epochs: int = 0,
+                **options: Any) -> tuple[Method, int, PruneOptions, Target]:
+    """Validate a pruning request before any model or data is touched: method, target, schedule, options."""
+    if method not in METHODS:
+        raise ConfigError(f"unknown pruning method {method!r}", hint=f"one of {', '.join(METHODS)}")
+    m = METHODS[method]
+    steps = steps if steps is not None else int(m.defaults.get("steps", 1))
+    if steps < 1:
+        raise ConfigError(f"steps (--steps) must be >= 1, got {steps}")
+    if finetune_epochs < 0:
+        raise ConfigError(f"finetune_epochs (--finetune-epochs) must be >= 0, got {finetune_epochs}")
+    given = {k: v for k, v in options.items() if k != "steps"}
+    opts = _options(m, given)
+    criterion = opts.criterion or m.criterion
+    for key in given:
+        flag, users = _ONLY_FOR.get(key, (None, None))
+        uses = {"fisher": criterion == "obd", "hutchinson_probes": criterion == "obd",
+                "norm": criterion == "magnitude"}.get(key, m.regularize is not None)
+        if flag is not None and not uses:
+            raise ConfigError(f"{flag} does not apply to method {method!r} (criterion {criterion}): it is used only by {users}",
+                              hint=f"drop {flag}, or pick a method that uses it (edgeprune list methods)")
+    if opts.per_step is not None:
+        if any(v is not None for v in (ratio, target_macs, target_params)):
+            raise ConfigError("per_step and a ratio/MACs/params target exclude each other",
+                              hint="--per-step N removes N filters per step; drop it to prune to a target")
+        target = Target("count", opts.per_step)
+    else:
+        target = Target.from_options(ratio, target_macs, target_params)
+    CriterionConfig(samples=opts.samples, batch_size=opts.score_batch_size, norm=opts.norm, fisher=opts.fisher,
+                    hutchinson_probes=opts.hutchinson_probes, seed=opts.seed)  # validates
+    PlanConfig(scope=opts.scope, normalize=opts.normalize, round_to=opts.round_to, min_channels=opts.min_channels)
+    return m, steps, opts, target
+
+
 def _resolve_model(model: nn.Module | str | os.PathLike[str]) -> tuple[nn.Module, str | None]:
     if isinstance(model, nn.Module):
         return model, None
@@ -152,30 +197,20 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
           out: str | os.PathLike[str] | None = None, on_step: StepCallback | None = None,
           **options: Any) -> nn.Module:
     """Prune structurally with a named method; return a new, physically smaller model with its spec."""
-    if method not in METHODS:
-        raise ConfigError(f"unknown pruning method {method!r}", hint=f"one of {', '.join(METHODS)}")
-    m = METHODS[method]
-    steps = steps if steps is not None else int(m.defaults.get("steps", 1))
-    opts = _options(m, {k: v for k, v in options.items() if k != "steps"})
-    if opts.per_step is not None:
-        if any(v is not None for v in (ratio, target_macs, target_params)):
-            raise ConfigError("per_step and a ratio/MACs/params target exclude each other",
-                              hint="--per-step N removes N filters per step; drop it to prune to a target")
-        target = Target("count", opts.per_step)
-    else:
-        target = Target.from_options(ratio, target_macs, target_params)
-    if finetune_epochs < 0:
-        raise ConfigError(f"finetune_epochs must be >= 0, got {finetune_epochs}")
+    m, steps, opts, target = check_prune(method, ratio=ratio, target_macs=target_macs, target_params=target_params,
+                                         steps=steps, finetune_epochs=finetune_epochs, **options)
     model, parent_sha = _resolve_model(model)
     spec = spec_of(model)
     check_supported(spec.name)
     tc = train_config or TrainConfig()
-    out_dir = Path(out) if out is not None else None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    if data is not None:
+        _check_data(data, spec)
     criterion = opts.criterion or m.criterion
     if data is None and (get_criterion(criterion).uses_data or finetune_epochs or m.regularize or opts.final_epochs):
         raise ConfigError(f"method {method!r} with these options needs data", hint="pass a DataBundle (load_data)")
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
     device = tc.device
     sched = Schedule(criterion=criterion, target=target, steps=steps,
                      finetune=dataclasses.replace(tc, epochs=finetune_epochs),
@@ -228,6 +263,17 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
         n = len(data.test)
         log(f"{method}: test accuracy {interval_text(acc_before, n)} -> {interval_text(acc_final, n)} (95% Wilson)")
     return work
+
+
+def _check_data(data: DataBundle, spec) -> None:
+    """The data feeds the model: its input shape and classes are the model's."""
+    if tuple(data.input_shape) != tuple(spec.input_shape):
+        raise ConfigError(f"data {data.name} has input shape {tuple(data.input_shape)}, the model "
+                          f"{tuple(spec.input_shape)} (it was trained at {spec.input_shape[1]} px)",
+                          hint="load the data at the model's input size and channels")
+    if spec.labels and list(data.labels) != list(spec.labels):
+        raise ConfigError(f"data {data.name} has {len(data.labels)} classes {list(data.labels)[:4]}, the model "
+                          f"{len(spec.labels)} {list(spec.labels)[:4]}", hint="prune with the dataset the model was trained on")
 
 
 def _scoring_device(device: str) -> str:
