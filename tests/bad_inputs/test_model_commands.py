@@ -160,7 +160,7 @@ def _(ws): return [*TRAIN, "--weights", ws.file("w.pth", b"\x80\x04\x95 pickled"
 def _(ws): return [*TRAIN, "--weights", ws.tmp / "none.safetensors", "--out", ws.out]
 
 
-@case("train-out-is-a-file", r"--out .* is a file|not a directory")
+@case("train-out-is-a-file", r"--out .* is (a|an existing) file|not a directory")
 def _(ws):
     f = ws.file("taken", "precious")
     return [*TRAIN, "--out", f], f
@@ -392,7 +392,7 @@ def _(ws):
                  "--channels", "1", "--out", ws.out)
 
 
-@case("prune-out-is-a-file", r"--out .* is a file|not a directory")
+@case("prune-out-is-a-file", r"--out .* is (a|an existing) file|not a directory")
 def _(ws):
     f = ws.file("taken", "precious")
     return PRUNE(ws, "--ratio", "0.5", "--out", f), f
@@ -450,7 +450,7 @@ def _(ws): return ["export", ws.ckpt, "--to", "onnx", "--no-data", "--channels",
 def _(ws): return ["export", ws.tmp / "none.safetensors", "--out", ws.out]
 
 
-@case("export-out-is-a-file", r"--out .* is a file|not a directory")
+@case("export-out-is-a-file", r"--out .* is (a|an existing) file|not a directory")
 def _(ws):
     f = ws.file("taken", "precious")
     return ["export", ws.ckpt, "--to", "onnx", "--no-data", "--out", f], f
