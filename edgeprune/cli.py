@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 
 from edgeprune import __version__
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     from edgeprune.fileio import locked_folder
 
     try:
-        folder = args._out_folder(args)
+        # under torchrun every rank runs this; rank 0 alone writes --out, so it alone holds the lock
+        folder = args._out_folder(args) if os.environ.get("RANK", "0") == "0" else None
         with locked_folder(folder) if folder else contextlib.nullcontext():  # one run per --out folder at a time
             return int(args._run(args) or 0)
     except EdgepruneError as e:
