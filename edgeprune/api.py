@@ -1,12 +1,14 @@
-"""The Python API: the whole pipeline in a few lines.
+"""The Python API: the whole pipeline in a few lines (this example is run by tests/test_api.py).
 
     import edgeprune as ep
     data = ep.load_data("digits")
-    model = ep.create_model("vgg16_bn", data=data, width=0.5)
-    ep.fit(model, data, epochs=5)
-    small = ep.prune(model, "reg+obd", data, target_macs=0.25)
-    ep.export_model(small, "out/", int8=True, data=data)
-    ep.benchmark(["out/model.onnx"], baseline="base/model.onnx")
+    model = ep.create_model("vgg11_bn", data=data, width=0.25)
+    ep.fit(model, data, epochs=2, out="runs/api/base")  # the best epoch: runs/api/base/model.safetensors
+    ep.prune(model, "obd", data, target_macs=0.25, finetune_epochs=1, out="runs/api/obd")  # a new, smaller model
+    ep.export_model("runs/api/obd/model.safetensors", "runs/api/obd/export", data=data)  # ONNX + IR, parity-checked
+    report = ep.benchmark(["runs/api/obd/model.safetensors"], baseline="runs/api/base/model.safetensors",
+                          exports={"runs/api/obd/model.safetensors": "runs/api/obd/export"}, backends=["ort"])
+    print(report.rows[-1].speedup_vs_baseline)  # measured on the exported, parity-checked ONNX file
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from edgeprune.bench.rows import BenchReport, BenchRow
 from edgeprune.bench.stats import speedup, summarize
 from edgeprune.errors import ConfigError, first_line
 from edgeprune.runtime.timing import PRESETS, Preset, RawResult, measure_interleaved
+from edgeprune.ui import log
 
 __all__ = ["bench"]
 
@@ -239,6 +240,9 @@ def _attach_exports(sources: list[Source], exports: dict[PathLike, PathLike]) ->
         folder = by_path.get(src.path.resolve())
         if folder is not None and src.format == "checkpoint" and src.sha256:
             src.verified = {form: Path(f["path"]) for form, f in verified_files(folder, src.sha256).items()}
+            if not src.verified:
+                log(f"bench: {folder} holds no verified export of {src.path} (made from another file, or parity "
+                    "failed); converting the checkpoint instead")
 
 
 def _sha256(path: Path, _seen: dict[tuple[str, int, int], str] = {}) -> str:  # noqa: B006 - a per-process cache

@@ -58,11 +58,12 @@ def _batches(n_per_batch, classes, shape=(1, 8, 8), seed=0):
 
 # --- 1. Taylor on a plain conv net ------------------------------------------------------------------
 
-def _conv_net():
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
-                        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+def _conv_net(seed: int = 0, c1: int = 3, c2: int = 4):
+    """conv(1->c1) + BN + ReLU, conv(c1->c2) + ReLU (no BN), global pool, Linear(c2->3), on 1x8x8 inputs."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(),
+                        nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c2, 3))
     return attach_spec(_randomize_bn(net).eval(), ModelSpec("toy", input_shape=(1, 8, 8)))
 
 
@@ -196,11 +197,7 @@ def test_taylor_of_a_coupled_group_is_the_sum_of_its_feature_maps(cls, maps, roo
 # --- 3. OBD: Hessian diagonal (Hutchinson, empirical and exact Fisher) vs exact autograd -------------
 
 def _obd_net():
-    torch.manual_seed(2)
-    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(),
-                        nn.Conv2d(2, 2, 3, padding=1), nn.ReLU(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3))
-    return attach_spec(_randomize_bn(net).eval(), ModelSpec("toy", input_shape=(1, 8, 8)))
+    return _conv_net(seed=2, c1=2, c2=2)
 
 
 def _flat(net):
