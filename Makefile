@@ -8,7 +8,7 @@ RECIPE ?= recipes/fashionmnist.toml
 RUN ?= runs/$(basename $(notdir $(RECIPE)))
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint prune-export-bench report deploy-web deploy-device bench-save bench-regress arm-smoke clean
+.PHONY: setup test test-zoo lint prune-export-bench report deploy-web deploy-device bench-save bench-regress arm-smoke clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ test: setup
 	  case ",$${req// /}," in *,arm,*) echo "arm-smoke: FAILED: EDGEPRUNE_REQUIRE=$$req requires the arm64 root (reason above)" >&2; exit 1;; esac; \
 	  echo "arm-smoke: no arm64 root; tests/device/test_arm.py will be skipped"; }
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Every torchvision classifier through train, checkpoint, prune, export and onnxruntime (about an hour on 2 cores).
+test-zoo: setup
+	EDGEPRUNE_ZOO=full $(PY) -m pytest tests/models/test_zoo.py $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check edgeprune tests
