@@ -205,29 +205,29 @@ class Pipeline:
 
     # -- train
     def _stage_train(self, seed: int | None = None) -> tuple[list[Path], dict[str, Any]]:
-        from edgeprune import api
         from edgeprune.train import seed_everything
+        from edgeprune.train_run import create_model, fit
 
         r = self.recipe
         folder = model_dir(self.run, r.base, seed)
         seed_everything(r.seed if seed is None else seed)  # the initial weights too: a re-run trains the same model
-        model = api.create_model(r.model.name, data=self.data, weights=r.model.weights, **r.model.kwargs())
+        model = create_model(r.model.name, data=self.data, weights=r.model.weights, **r.model.kwargs())
         log(f"train {r.base}{'' if seed is None else f' (seed {seed})'}: {r.model.name} {r.model.kwargs()} "
             f"for {r.train.epochs} epochs")
-        api.fit(model, self.data, self.train_config(seed), out=folder)
+        fit(model, self.data, self.train_config(seed), out=folder)
         self._write_eval(model, folder, r.base, checkpoint(self.run, r.base, seed))
         return files_under(folder), {}
 
     # -- variants
     def _stage_variant(self, v, seed: int | None = None) -> tuple[list[Path], dict[str, Any]]:
-        from edgeprune import api
         from edgeprune.fileio import sha256_file
-        from edgeprune.models import attach_spec, spec_of
+        from edgeprune.models import attach_spec, load_checkpoint, save_checkpoint, spec_of
+        from edgeprune.train_run import fit
 
         folder = model_dir(self.run, v.name, seed)
         parent_ckpt = checkpoint(self.run, v.parent, seed)
         own_ckpt = checkpoint(self.run, v.name, seed)
-        model = api.load(parent_ckpt)
+        model = load_checkpoint(parent_ckpt)
         overrides = v.train_overrides()
         if v.kind == "prune":
             from edgeprune.pruning import prune
@@ -238,7 +238,7 @@ class Pipeline:
             small = prune(parent_ckpt, v.method, self.data, steps=v.steps, finetune_epochs=v.finetune_epochs,
                           train_config=self.train_config(seed, **overrides), out=folder, **v.target(), **options)
             if not own_ckpt.exists():
-                api.save(small, own_ckpt)
+                save_checkpoint(small, own_ckpt)
             model = small
         else:
             from edgeprune.pruning.regularizers import make_regularizer
@@ -250,7 +250,7 @@ class Pipeline:
             attach_spec(model, spec.replace(provenance={
                 **spec.provenance, "parent_sha256": sha256_file(parent_ckpt), "method": f"retrain+{v.regularizer}",
                 "lambda": v.lam, "epochs": epochs}))
-            api.fit(model, self.data, self.train_config(seed, epochs=epochs, **overrides), out=folder,
+            fit(model, self.data, self.train_config(seed, epochs=epochs, **overrides), out=folder,
                     regularizer=regularizer)
         self._write_eval(model, folder, v.name, own_ckpt)
         return files_under(folder), {}
@@ -259,10 +259,10 @@ class Pipeline:
         """eval.json: test metrics with every prediction (paired comparisons), complexity, widths, grid samples."""
         import torch
 
-        from edgeprune import api
         from edgeprune.models import count_macs, count_params, layer_widths, near_zero_ratio, spec_of
+        from edgeprune.train_run import evaluate
 
-        res = api.evaluate(model, self.data, "test", device=self.recipe.train.device)
+        res = evaluate(model, self.data, "test", device=self.recipe.train.device)
         x, y = self.data.sample("test", self.recipe.report.samples, seed=self.recipe.seed)
         model.eval().to("cpu")
         with torch.no_grad():
