@@ -596,7 +596,8 @@ class _SigintWatch:
         import threading
 
         self.seen, self._previous = False, None
-        if threading.current_thread() is threading.main_thread():
+        ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # a background job: Ctrl-C is not for us
+        if threading.current_thread() is threading.main_thread() and not ignored:
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
         return self
 
