@@ -29,7 +29,7 @@ def run_chain(arch: str, work: Path, threads: int = 1) -> dict:
     import torch
 
     import edgeprune as ep
-    from edgeprune.errors import EdgepruneError, first_line
+    from edgeprune.errors import first_line
     from edgeprune.models.support import input_size_for, support_status
 
     torch.manual_seed(0)
@@ -73,9 +73,8 @@ def run_chain(arch: str, work: Path, threads: int = 1) -> dict:
         assert got.shape == want.shape and np.allclose(got, want, rtol=1e-3, atol=1e-4 * float(np.abs(want).max())), \
             f"onnxruntime differs from PyTorch: max abs diff {float(np.abs(got - want).max()):.3g}"
         row["outcome"] = "ok"
-    except (EdgepruneError, Exception) as e:
-        refused = isinstance(e, EdgepruneError) and step in ("build", "prune", "export")
-        row.update(outcome="refused" if refused else "failed", step=step, reason=f"{type(e).__name__}: {first_line(e)}")
+    except Exception as e:  # only the support table refuses (above); anything raised later is a failure
+        row.update(outcome="failed", step=step, reason=f"{type(e).__name__}: {first_line(e)}")
     row["seconds"] = round(time.perf_counter() - t0, 1)
     return row
 
@@ -104,6 +103,10 @@ def run_one(arch: str, out: Path, threads: int, timeout: float) -> dict:
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
+def _count(n: int | None) -> str:
+    return f"{n:,}" if isinstance(n, int) else ""
+
+
 def table(rows: list[dict]) -> str:
     """Markdown: one row per architecture, then the counts."""
     lines = ["| architecture | outcome | input px | params | params after 50% | seconds | why |",
@@ -112,8 +115,8 @@ def table(rows: list[dict]) -> str:
         why = r.get("reason", "") if r["outcome"] != "ok" else ""
         if r["outcome"] == "failed":
             why = f"{r.get('step')}: {why}"
-        lines.append(f"| {r['arch']} | {r['outcome']} | {r.get('input_size', '')} | {r.get('params', ''):,} | "
-                     f"{r.get('params_pruned', ''):,} | {r['seconds']} | {why} |".replace("| , |", "|  |"))
+        lines.append(f"| {r['arch']} | {r['outcome']} | {r.get('input_size', '')} | {_count(r.get('params'))} | "
+                     f"{_count(r.get('params_pruned'))} | {r['seconds']} | {why} |")
     counts = {k: sum(1 for r in rows if r["outcome"] == k) for k in ("ok", "refused", "failed")}
     lines += ["", f"{len(rows)} architectures: {counts['ok']} ok, {counts['refused']} refused, {counts['failed']} failed"]
     return "\n".join(lines)

@@ -61,7 +61,11 @@ def locked_folder(folder: str | os.PathLike[str], flag: str = "--out") -> Iterat
 def _take_lock(lock: Path, folder: Path) -> int:
     """An fd holding an exclusive flock on ``lock`` with this pid written in it; FolderBusyError if held."""
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise ConfigError(f"--out {folder} is not writable: {e.strerror or e}",
+                              hint="pass a folder you can write to") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

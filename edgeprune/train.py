@@ -21,6 +21,7 @@ from edgeprune.data.bundle import DataBundle
 from edgeprune.devices import resolve_device
 from edgeprune.errors import ConfigError
 from edgeprune.fileio import write_json
+from edgeprune.models.spec import SPEC_ATTR
 from edgeprune.train_state import META, TrainState, clear_state, fingerprint, load_state, save_state
 from edgeprune.ui import log, track
 
@@ -251,9 +252,13 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, r
     stale = 0
     main = rank == 0
     folder = Path(out) if out is not None else None
+    provenance = getattr(getattr(model, SPEC_ATTR, None), "provenance", None)
     fp = fingerprint({k: v for k, v in asdict(cfg).items() if k not in ("device", "num_workers")}, model,
-                     {s: len(data.split(s)) for s in ("train", "val")}) if folder else ""
-    state = load_state(folder, fp) if folder else None
+                     {s: len(data.split(s)) for s in ("train", "val")},
+                     {"weights": provenance, "regularizer": getattr(regularizer, "__qualname__", repr(regularizer))}
+                     ) if folder else ""
+    # under DDP only rank 0 writes the state, and a rank without it would start elsewhere: start over
+    state = load_state(folder, fp) if folder and world == 1 else None
     if state is not None:
         model.load_state_dict(state.model)
         opt.load_state_dict(state.optimizer)

@@ -131,3 +131,27 @@ def test_interrupted_fit_resumes_at_the_next_epoch_as_if_never_stopped(digits, t
     other = fit(ep.create_model("vgg11_bn", data=digits, width=0.125), digits,
                 TrainConfig(epochs=1, device="cpu", seed=4), out=tmp_path / "run")
     assert [e["epoch"] for e in other.epochs] == [1]
+
+
+def test_resume_state_of_mixed_epochs_or_damaged_json_is_no_state(tmp_path):
+    from edgeprune.fileio import read_json, write_json
+    from edgeprune.train_state import META, TrainState, fingerprint, load_state, save_state
+
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(net.parameters())
+    net(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    fp = fingerprint({"lr": 1}, net, {"train": 10}, {"weights": None})
+    assert fp != fingerprint({"lr": 1}, net, {"train": 10}, {"weights": "imagenet"})  # other initial weights
+    state = lambda epoch: TrainState(epoch, net.state_dict(), None, opt.state_dict(), {"last_epoch": epoch},  # noqa: E731
+                                     {"torch": torch.get_rng_state()}, {"history": {}, "best_key": None, "stale": 0})
+    save_state(tmp_path, state(2), fp)
+    got = load_state(tmp_path, fp)
+    assert got.epoch == 2 and torch.equal(got.model["weight"], net.weight)
+    assert got.optimizer["state"][0]["exp_avg"].shape == net.weight.shape
+    meta = read_json(tmp_path / META)
+    write_json(tmp_path / META, {**meta, "epoch": 1})  # a crash between the two files: JSON of epoch 1
+    assert load_state(tmp_path, fp) is None
+    write_json(tmp_path / META, {"fingerprint": fp, "epoch": 2})  # keys missing
+    assert load_state(tmp_path, fp) is None
+    assert load_state(tmp_path, "another work") is None

@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list(pipe)
     with locked_folder(out):  # a second pipeline into the same run directory is refused, not interleaved
+        from edgeprune.run import Run
+
+        pipe.run = Run(out)  # the manifest as it is now that we hold the folder (a run may have just finished)
         outcome = pipe.execute(only=args.only, force=args.force, until=args.until)
     print(f"ran {len(outcome.ran)} stage(s) in {outcome.seconds:.0f} s, {len(outcome.skipped)} up to date; "
           f"run directory {out}")

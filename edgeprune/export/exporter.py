@@ -88,7 +88,7 @@ def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os
         "status": "parity-failed" if failed else "ok",
         "model": spec.name,
         "input_shape": list(shape),
-        "opset": opset,
+        "opset": _written_opset(onnx_path, opset),
         "source": source,
         "data": getattr(bundle, "name", None),
         "files": _files(out, targets, renamed),
@@ -111,9 +111,26 @@ def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os
     return result
 
 
+def _written_opset(path: Path, asked: int) -> int:
+    """The default-domain opset the file carries (the torch.export fallback writes 18 or later)."""
+    from edgeprune.runtime.onnxfile import load_header
+
+    try:
+        proto = load_header(path)
+        return next(int(o.version) for o in proto.opset_import if o.domain in ("", "ai.onnx"))
+    except Exception:  # an unreadable header: what was asked
+        return asked
+
+
 def check_opset(opset: int) -> int:
     """An ONNX opset the TorchScript exporter writes and the runtimes run."""
-    from torch.onnx._constants import ONNX_MAX_OPSET, ONNX_MIN_OPSET
+    try:
+        from torch.onnx._constants import (  # torch's own range (a private module)
+            ONNX_MAX_OPSET,
+            ONNX_MIN_OPSET,
+        )
+    except ImportError:
+        ONNX_MIN_OPSET, ONNX_MAX_OPSET = 7, 20
 
     if not ONNX_MIN_OPSET <= opset <= ONNX_MAX_OPSET:  # opset 6's BatchNormalization has no onnxruntime kernel
         raise ConfigError(f"--opset {opset} is not supported: the exporter writes opsets {ONNX_MIN_OPSET} to "

@@ -27,6 +27,7 @@ from edgeprune.errors import ExportError, first_line
 from edgeprune.fileio import atomic_path
 from edgeprune.models import ModelSpec, spec_of
 from edgeprune.runtime.onnxfile import SPEC_KEY, initializers, onnx_files, read_metadata  # noqa: F401 (re-exported)
+from edgeprune.ui import log
 
 OPSET = 17
 INPUT_NAME = "input"
@@ -55,6 +56,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], opset: int = OPS
         except Exception as e:  # the exporter raises many types; name the layer that fails
             try:
                 proto = _dynamo_to_onnx(model, (x,), opset)
+                log(f"{spec.name}: the TorchScript exporter failed ({first_line(e)}); exported with torch.export "
+                    f"at opset {max(opset, 18)}")
             except Exception:
                 layer = find_failing_layer(model, x, opset)
                 where = f" at layer {layer}" if layer else ""
