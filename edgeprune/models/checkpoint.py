@@ -15,7 +15,7 @@ from edgeprune.errors import CheckpointError, EdgepruneError, first_line
 from edgeprune.fileio import atomic_path
 from edgeprune.models.layers import layer_sizes, resize_layers
 from edgeprune.models.spec import ModelSpec, attach_spec, spec_of
-from edgeprune.models.support import no_init
+from edgeprune.models.support import build_skeleton
 
 FORMAT = "edgeprune-checkpoint/1"
 
@@ -71,7 +71,6 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     """Rebuild the model from the spec alone, load its tensors, attach the spec; eval mode."""
     from safetensors.torch import load_file
 
-    from edgeprune.models.registry import build
 
     spec, _ = read_header(path)
     try:
@@ -80,12 +79,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         raise CheckpointError(f"{path}: the tensors cannot be read ({first_line(e)})",
                               hint="the file is truncated or corrupted; re-create it") from e
     try:
-        try:
-            with torch.device("meta"):
-                model = build(spec.name, **spec.kwargs)
-        except NotImplementedError:  # a builder that computes widths with tensors (RegNet): real, uninitialized
-            with no_init():
-                model = build(spec.name, **spec.kwargs)
+        model = build_skeleton(spec.name, **spec.kwargs)
         resize_layers(model, spec.layers)
     except EdgepruneError:
         raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from edgeprune.errors import ModelError
 
@@ -62,25 +63,33 @@ def check_supported(name: str) -> None:
 
 @functools.cache
 def input_size_for(name: str, preferred: int = 32) -> int:
-    """The smallest square input (from ``preferred`` up) the architecture accepts, found on the meta device."""
+    """The smallest square input (from ``preferred`` up) the architecture accepts, tried on a weightless skeleton."""
     import torch
-
-    from edgeprune.models.registry import build
 
     for size in (s for s in SIZES if s >= preferred):
         try:
-            try:
-                with torch.device("meta"):
-                    model = build(name, num_classes=10, in_channels=3, input_size=size).eval()
-                    model(torch.empty(1, 3, size, size))
-            except NotImplementedError:  # a builder that computes widths with tensors (RegNet): real, uninitialized
-                with no_init(), torch.no_grad():
-                    model = build(name, num_classes=10, in_channels=3, input_size=size).eval()
-                    model(torch.zeros(1, 3, size, size))
+            model = build_skeleton(name, num_classes=10, in_channels=3, input_size=size).eval()
+            with torch.no_grad():
+                model(torch.zeros(1, 3, size, size, device=next(model.parameters()).device))
             return size
         except (RuntimeError, ValueError, AssertionError, IndexError):
             continue
     raise ModelError(f"{name} accepts none of the input sizes {', '.join(map(str, SIZES))} px")
+
+
+def build_skeleton(name: str, **kwargs: Any) -> Any:
+    """The module with shapes but no initialized weights: on the meta device, or (for builders that compute
+    widths with tensors, like RegNet's) on the CPU with torch.nn.init skipped."""
+    import torch
+
+    from edgeprune.models.registry import build
+
+    try:
+        with torch.device("meta"):
+            return build(name, **kwargs)
+    except NotImplementedError:
+        with no_init():
+            return build(name, **kwargs)
 
 
 class no_init:
