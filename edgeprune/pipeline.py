@@ -235,8 +235,16 @@ class Pipeline:
             log(f"prune {v.name}{'' if seed is None else f' (seed {seed})'}: {v.method} {v.target()} from {v.parent}, "
                 f"{v.steps} step(s), {v.finetune_epochs} fine-tune epoch(s) each")
             options = {"seed": seed, **v.options} if seed is not None else v.options
+            if v.on is not None:
+                from edgeprune.bench.latency import latency_table, speedup_meter
+
+                options = {**options, "latency": latency_table(model, v.on), "measure": speedup_meter(model, v.on)}
             small = prune(parent_ckpt, v.method, self.data, steps=v.steps, finetune_epochs=v.finetune_epochs,
                           train_config=self.train_config(seed, **overrides), out=folder, **v.target(), **options)
+            if v.on is not None:
+                from edgeprune.bench.latency import record_speedup
+
+                record_speedup(folder, model, small, v.on)
             if not own_ckpt.exists():
                 save_checkpoint(small, own_ckpt)
             model = small

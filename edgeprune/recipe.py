@@ -20,7 +20,7 @@ import tomllib
 from edgeprune.errors import ConfigError
 from edgeprune.train import TrainConfig
 
-TARGET_KEYS = ("target_macs", "target_params", "ratio")
+TARGET_KEYS = ("target_macs", "target_params", "ratio", "target_speedup")
 PROFILES = ("desktop", "lowpower")
 INT8_CHOICES = ("best", "all", "none")
 
@@ -167,6 +167,8 @@ class VariantSection:
     target_macs: float | None = None
     target_params: float | None = None
     ratio: float | None = None
+    target_speedup: float | None = None
+    on: str | None = None  # the runtime a target_speedup is for, e.g. "ort:2"
     steps: int = 1
     finetune_epochs: int = 0
     regularizer: str | None = None
@@ -202,6 +204,18 @@ class VariantSection:
         _in_unit(self.target_macs, "target_macs", "the fraction of the parent's MACs to keep")
         _in_unit(self.target_params, "target_params", "the fraction of the parent's parameters to keep")
         _in_unit(self.ratio, "ratio", "the fraction of channels to remove")
+        if self.target_speedup is not None and not (isinstance(self.target_speedup, (int, float))
+                                                    and not isinstance(self.target_speedup, bool)
+                                                    and 1 < self.target_speedup < float("inf")):
+            raise ConfigError(f"target_speedup = {self.target_speedup!r}: must be a number above 1",
+                              hint='e.g. target_speedup = 3.0 with on = "ort:2"')
+        if (self.target_speedup is None) != (self.on is None):
+            raise ConfigError(f"variant {self.name!r}: target_speedup and on go together",
+                              hint='e.g. target_speedup = 3.0, on = "ort:2" (the runtime to be faster on)')
+        if self.on is not None:
+            from edgeprune.bench.latency import parse_on
+
+            parse_on(self.on)
         if not isinstance(self.steps, int) or self.steps < 1:
             raise ConfigError(f"steps = {self.steps!r}: must be an integer >= 1")
         if not isinstance(self.finetune_epochs, int) or self.finetune_epochs < 0:

@@ -188,6 +188,12 @@ def tiny_half_ckpt(digits, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def latency_cache(tmp_path_factory) -> Path:
+    """One latency-table cache for the session: tables of ``tiny_ckpt`` are measured once."""
+    return tmp_path_factory.mktemp("latency-cache")
+
+
+@pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where tests leave files for people to look at (screenshots, reports)."""
     ARTIFACTS.mkdir(exist_ok=True)

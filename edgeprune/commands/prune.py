@@ -18,6 +18,8 @@ EXAMPLES = """examples:
   edgeprune prune runs/a/model.safetensors --method reg+obd --target-params 0.4 --out runs/a-regobd
   edgeprune prune runs/a/model.safetensors --method taylor --ratio 0.5 --steps 5 --finetune-epochs 1 --out runs/a-t
   edgeprune prune runs/vgg/model.safetensors --method seed --per-step 512 --steps 5 --finetune-epochs 3 --out runs/seed
+  edgeprune prune runs/a/model.safetensors --method taylor --target-speedup 3 --on ort:2 --steps 2 --finetune-epochs 2 --out runs/a-3x
+  edgeprune prune runs/a/model.safetensors --method obd --target-latency 1.5 --on openvino:1 --out runs/a-1.5ms
   edgeprune list methods
 """
 
@@ -31,6 +33,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     t.add_argument("--target-macs", type=float, default=None, help="fraction of MACs to keep, e.g. 0.25")
     t.add_argument("--target-params", type=float, default=None, help="fraction of parameters to keep")
     t.add_argument("--per-step", type=int, default=None, help="remove this many filters per step (the seed pipeline)")
+    t.add_argument("--target-speedup", type=float, default=None, metavar="S",
+                   help="prune until the model is predicted S times faster on --on (measured after), e.g. 3")
+    t.add_argument("--target-latency", type=float, default=None, metavar="MS",
+                   help="prune until the model is predicted to run in MS milliseconds on --on")
+    t.add_argument("--on", default=None, metavar="RUNTIME:THREADS",
+                   help="the runtime a speedup or latency target is for: ort:N or openvino:N (e.g. ort:2)")
+    t.add_argument("--latency-cache", default=None, metavar="DIR",
+                   help="where latency tables are kept (default: $EDGEPRUNE_CACHE/latency or ~/.cache/edgeprune/latency)")
     s = p.add_argument_group("schedule")
     s.add_argument("--steps", type=int, default=None, help="prune/fine-tune iterations (default: 1; seed: 5)")
     s.add_argument("--finetune-epochs", type=int, default=0, help="fine-tune epochs after each step (default: 0)")
@@ -76,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     options = {k: v for k, v in options.items() if v is not None}  # unset: the method's default
     options["seed"] = args.seed
     targets = {"ratio": args.ratio, "target_macs": args.target_macs, "target_params": args.target_params}
-    method, _, opts, _ = check_prune(args.method, steps=args.steps, finetune_epochs=args.finetune_epochs, **targets,
+    latency_target = _check_latency_args(args)
+    checked = {**targets, "target_speedup": 2.0 if latency_target else None}  # the speedup itself is known later
+    method, _, opts, _ = check_prune(args.method, steps=args.steps, finetune_epochs=args.finetune_epochs, **checked,
                                      **options)
     criterion = opts.criterion or method.criterion
     if args.samples is not None and not get_criterion(criterion).uses_data:
@@ -92,17 +104,80 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--channels {args.channels}: the model takes {channels} channel(s) "
                           f"(input shape {tuple(spec.input_shape)})", hint="drop --channels")
     data = load_data_from_args(args, input_size=size, channels=channels)
+    latency = {}
+    if latency_target:
+        latency = _latency_target(args, spec)
     model = prune(args.checkpoint, args.method, data, steps=args.steps, finetune_epochs=args.finetune_epochs,
-                  train_config=train_config, out=args.out, **targets, **options)
+                  train_config=train_config, out=args.out, **targets, **latency, **options)
     from pathlib import Path
 
     from edgeprune.accuracy import interval_text
     from edgeprune.fileio import read_json
 
+    if latency_target:
+        from edgeprune.bench.latency import record_speedup
+        from edgeprune.models import load_checkpoint
+
+        record_speedup(args.out, load_checkpoint(args.checkpoint), model, args.on)
     report = read_json(Path(args.out) / "prune.json")
     print(f"{args.method}: params {count_params(model):,} ({report['after']['params'] / report['before']['params']:.1%}), "
           f"MACs {count_macs(model, spec.input_shape):,} ({report['after']['macs'] / report['before']['macs']:.1%}), "
           f"test accuracy {interval_text(report['accuracy_before'], report['test_n'])} -> "
           f"{interval_text(report['accuracy_final'], report['test_n'])} (95% Wilson); "
           f"checkpoint {Path(args.out) / 'model.safetensors'}")
+    if latency_target:
+        lat, v = report["latency"], report["latency"]["verified"]
+        print(f"on {args.on}: predicted {lat['predicted_speedup']:.2f}x faster, measured {v['speedup']:.2f}x "
+              f"[{v['speedup_ci'][0]:.2f}, {v['speedup_ci'][1]:.2f}] (95% bootstrap, interleaved with the base)")
     return 0
+
+
+def _check_latency_args(args: argparse.Namespace) -> bool:
+    """A speedup or latency target needs --on; --on and --latency-cache need one of them. True with a latency target."""
+    from edgeprune.bench.latency import parse_on
+    from edgeprune.errors import ConfigError
+
+    wanted = [f for f, v in (("--target-speedup", args.target_speedup), ("--target-latency", args.target_latency))
+              if v is not None]
+    if len(wanted) > 1:
+        raise ConfigError("give --target-speedup or --target-latency, not both")
+    if not wanted:
+        for flag, value in (("--on", args.on), ("--latency-cache", args.latency_cache)):
+            if value is not None:
+                raise ConfigError(f"{flag} applies only to --target-speedup or --target-latency",
+                                  hint="e.g. --target-speedup 3 --on ort:2")
+        return False
+    if any(v is not None for v in (args.ratio, args.target_macs, args.target_params, args.per_step)):
+        raise ConfigError(f"{wanted[0]} and --ratio/--target-macs/--target-params/--per-step exclude each other",
+                          hint="give exactly one target")
+    if args.on is None:
+        raise ConfigError(f"{wanted[0]} needs --on RUNTIME:THREADS, the runtime to be faster on",
+                          hint="e.g. --on ort:2 (onnxruntime, 2 threads) or --on openvino:1")
+    if args.round_to is not None:
+        raise ConfigError("--round-to does not apply to a speedup or latency target: widths land where the "
+                          "runtime's measured latency drops", hint="drop --round-to")
+    value = args.target_speedup if args.target_speedup is not None else args.target_latency
+    if not (value > 0 and value != float("inf")):
+        raise ConfigError(f"{wanted[0]} must be a positive, finite number, got {value}")
+    if args.target_speedup is not None and value <= 1:
+        raise ConfigError(f"--target-speedup must be above 1, got {value}", hint="e.g. --target-speedup 3")
+    parse_on(args.on)
+    return True
+
+
+def _latency_target(args: argparse.Namespace, spec) -> dict:
+    """The latency table of the checkpoint on --on, the speedup to reach (from --target-latency, measured), a meter."""
+    from edgeprune.bench.latency import latency_table, measure_networks, speedup_meter
+    from edgeprune.errors import ConfigError
+    from edgeprune.models import load_checkpoint
+
+    base = load_checkpoint(args.checkpoint)
+    table = latency_table(base, args.on, cache=args.latency_cache)
+    speedup = args.target_speedup
+    if speedup is None:
+        base_ms = measure_networks([base], args.on, tuple(spec.input_shape))[0]["p50_ms"]
+        if base_ms <= args.target_latency:
+            raise ConfigError(f"--target-latency {args.target_latency} ms: the model already runs in {base_ms:.3f} ms "
+                              f"on {args.on}", hint="no pruning is needed for that budget")
+        speedup = base_ms / args.target_latency
+    return {"target_speedup": speedup, "latency": table, "measure": speedup_meter(base, args.on)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -26,7 +27,13 @@ def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]
                 macs[name] = macs.get(name, 0) + m.in_features * m.out_features * (out[0].numel() // m.out_features)
         return fn
 
-    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    forward_hooked(model, input_shape, {m: hook(n) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))})
+    return macs
+
+
+def forward_hooked(model: nn.Module, input_shape: tuple[int, ...], hooks: dict[nn.Module, Callable]) -> None:
+    """One eval-mode, no-grad forward pass of a zero sample with forward ``hooks`` on modules (removed after)."""
+    handles = [m.register_forward_hook(fn) for m, fn in hooks.items()]
     was_training = model.training
     model.eval()
     try:
@@ -37,7 +44,6 @@ def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]
         model.train(was_training)
         for h in handles:
             h.remove()
-    return macs
 
 
 def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:

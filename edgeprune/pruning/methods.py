@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from edgeprune.fileio import read_json, sha256_file, write_json
 from edgeprune.models import attach_spec, load_checkpoint, save_checkpoint, spec_of
 from edgeprune.models.support import check_supported
 from edgeprune.pruning.criteria import CriterionConfig, get_criterion
+from edgeprune.pruning.latency import LatencyTable, layers_of
 from edgeprune.pruning.regularizers import make_regularizer
 from edgeprune.pruning.report import model_summary, write_report
 from edgeprune.pruning.schedule import Schedule, StepCallback, accuracy, run_schedule
@@ -151,8 +153,8 @@ _ONLY_FOR = {
 
 
 def check_prune(method: str, *, ratio: float | None = None, target_macs: float | None = None,
-                target_params: float | None = None, steps: int | None = None, finetune_epochs: int = 0,
-                **options: Any) -> tuple[Method, int, PruneOptions, Target]:
+                target_params: float | None = None, target_speedup: float | None = None, steps: int | None = None,
+                finetune_epochs: int = 0, **options: Any) -> tuple[Method, int, PruneOptions, Target]:
     """Validate a pruning request before any model or data is touched: method, target, schedule, options."""
     if method not in METHODS:
         raise ConfigError(f"unknown pruning method {method!r}", hint=f"one of {', '.join(METHODS)}")
@@ -173,12 +175,15 @@ def check_prune(method: str, *, ratio: float | None = None, target_macs: float |
             raise ConfigError(f"{flag} does not apply to method {method!r} (criterion {criterion}): it is used only by {users}",
                               hint=f"drop {flag}, or pick a method that uses it (edgeprune list methods)")
     if opts.per_step is not None:
-        if any(v is not None for v in (ratio, target_macs, target_params)):
-            raise ConfigError("per_step and a ratio/MACs/params target exclude each other",
+        if any(v is not None for v in (ratio, target_macs, target_params, target_speedup)):
+            raise ConfigError("per_step and a ratio/MACs/params/speedup target exclude each other",
                               hint="--per-step N removes N filters per step; drop it to prune to a target")
         target = Target("count", opts.per_step)
     else:
-        target = Target.from_options(ratio, target_macs, target_params)
+        target = Target.from_options(ratio, target_macs, target_params, target_speedup)
+    if target.kind == "latency" and "round_to" in given:
+        raise ConfigError("round_to does not apply to a speedup target: widths land where the runtime's measured "
+                          "latency drops", hint="drop --round-to")
     CriterionConfig(samples=opts.samples, batch_size=opts.score_batch_size, norm=opts.norm, fisher=opts.fisher,
                     hutchinson_probes=opts.hutchinson_probes, seed=opts.seed)  # validates
     PlanConfig(scope=opts.scope, normalize=opts.normalize, round_to=opts.round_to, min_channels=opts.min_channels)
@@ -192,13 +197,26 @@ def _resolve_model(model: nn.Module | str | os.PathLike[str]) -> tuple[nn.Module
 
 
 def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBundle | None, *, ratio: float | None = None,
-          target_macs: float | None = None, target_params: float | None = None, steps: int | None = None,
+          target_macs: float | None = None, target_params: float | None = None, target_speedup: float | None = None,
+          latency: LatencyTable | None = None, measure: Callable[[nn.Module], float] | None = None,
+          steps: int | None = None,
           finetune_epochs: int = 0, train_config: TrainConfig | None = None,
           out: str | os.PathLike[str] | None = None, on_step: StepCallback | None = None,
           **options: Any) -> nn.Module:
-    """Prune structurally with a named method; return a new, physically smaller model with its spec."""
+    """Prune structurally with a named method; return a new, physically smaller model with its spec.
+
+    ``target_speedup`` prunes until ``latency`` (a table of the target runtime, from
+    :func:`edgeprune.bench.latency.latency_table`) predicts the model that many times faster; with
+    ``measure`` (a candidate's measured speedup over the unpruned model, e.g.
+    :func:`edgeprune.bench.latency.speedup_meter`), each step's plan is timed and re-aimed until the
+    measured speedup reaches the step's target.
+    """
     m, steps, opts, target = check_prune(method, ratio=ratio, target_macs=target_macs, target_params=target_params,
-                                         steps=steps, finetune_epochs=finetune_epochs, **options)
+                                         target_speedup=target_speedup, steps=steps, finetune_epochs=finetune_epochs,
+                                         **options)
+    if target.kind == "latency" and latency is None:
+        raise ConfigError("target_speedup needs the latency table of the runtime to be faster on",
+                          hint="latency=edgeprune.bench.latency.latency_table(model, 'ort:2'), or --on ort:2 on the CLI")
     model, parent_sha = _resolve_model(model)
     spec = spec_of(model)
     check_supported(spec.name)
@@ -218,10 +236,14 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
                                              fisher=opts.fisher, hutchinson_probes=opts.hutchinson_probes,
                                              seed=opts.seed, device=_scoring_device(device)),
                      plan=PlanConfig(scope=opts.scope, normalize=opts.normalize, round_to=opts.round_to,
-                                     min_channels=opts.min_channels), recalibrate=opts.recalibrate_bn)
+                                     min_channels=opts.min_channels), recalibrate=opts.recalibrate_bn,
+                     latency=latency if target.kind == "latency" else None,
+                     measure=measure if target.kind == "latency" else None)
     fingerprint = json.loads(json.dumps({"method": method, "target": dataclasses.asdict(target), "steps": steps,
                                          "finetune_epochs": finetune_epochs, "options": dataclasses.asdict(opts),
-                                         "parent": parent_sha, "train": dataclasses.asdict(tc)}, default=str))
+                                         "parent": parent_sha, "train": dataclasses.asdict(tc),
+                                         **({"latency": {"on": latency.runtime, "machine": latency.machine}}
+                                            if target.kind == "latency" else {})}, default=str))
     seconds: dict[str, float] = {}
     before = model_summary(model, spec.input_shape)
     t0 = time.perf_counter()
@@ -258,11 +280,20 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
                                "parent_sha256": parent_sha, "before": before,
                                "after": model_summary(work, spec.input_shape), "accuracy_before": acc_before,
                                "accuracy_final": acc_final, "test_n": len(data.test) if data is not None else None,
-                               "history": history, "seconds": seconds})
+                               "history": history, "seconds": seconds,
+                               **({"latency": _latency_summary(latency, model, work, spec.input_shape)}
+                                  if target.kind == "latency" else {})})
     if data is not None:
         n = len(data.test)
         log(f"{method}: test accuracy {interval_text(acc_before, n)} -> {interval_text(acc_final, n)} (95% Wilson)")
     return work
+
+
+def _latency_summary(table: LatencyTable, before: nn.Module, after: nn.Module, shape: tuple[int, ...]) -> dict[str, Any]:
+    """What the table predicted for the runtime: base and pruned milliseconds and their ratio."""
+    base, pruned = table.predict(layers_of(before, shape)), table.predict(layers_of(after, shape))
+    return {"on": table.runtime, "predicted_base_ms": base, "predicted_ms": pruned, "predicted_speedup": base / pruned,
+            "machine": table.machine}
 
 
 def _check_data(data: DataBundle, spec) -> None:

@@ -23,6 +23,7 @@ from edgeprune.fileio import read_json, write_json
 from edgeprune.models import count_macs, count_params, load_checkpoint, save_checkpoint, spec_of
 from edgeprune.pruning.criteria import CriterionConfig, get_criterion
 from edgeprune.pruning.graph import Graph
+from edgeprune.pruning.latency import LatencyModel, LatencyTable, layers_of
 from edgeprune.pruning.targets import CostModel, PlanConfig, Target, normalized, select
 from edgeprune.train import TrainConfig, evaluate, fit
 from edgeprune.ui import log
@@ -41,10 +42,15 @@ class Schedule:
     scoring: CriterionConfig = field(default_factory=CriterionConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)
     recalibrate: bool = True  # re-estimate BN statistics right after each pruning step
+    latency: LatencyTable | None = None  # predicts the runtime's latency, for a latency target
+    measure: Callable[[nn.Module], float] | None = None  # a candidate's measured speedup over the unpruned model
 
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise ConfigError(f"steps must be >= 1, got {self.steps}")
+        if self.target.kind == "latency" and self.latency is None:
+            raise ConfigError("a latency target needs a latency table",
+                              hint="edgeprune.bench.latency.latency_table(model, 'ort:2'), or --on ort:2 on the CLI")
 
 
 def accuracy(model: nn.Module, data: DataBundle, device: str) -> float:
@@ -80,7 +86,7 @@ def recalibrate_bn(model: nn.Module, data: DataBundle, batches: int = 20, batch_
     model.eval()
 
 
-def prune_once(model: nn.Module, sched: Schedule, data: DataBundle, step: int, base: tuple[float, float, int],
+def prune_once(model: nn.Module, sched: Schedule, data: DataBundle, step: int, base: tuple[float, ...],
                times: dict[str, float]) -> nn.Module:
     """One scoring + planning + shrinking pass on a copy of ``model``."""
     crit = get_criterion(sched.criterion)
@@ -94,30 +100,77 @@ def prune_once(model: nn.Module, sched: Schedule, data: DataBundle, step: int, b
     t0 = time.perf_counter()
     scores = normalized(scores, sched.plan.normalize or crit.normalize)
     cost = CostModel(work, graph.groups, input_shape)
+    latency = LatencyModel(sched.latency, work, graph.groups, input_shape) if sched.target.kind == "latency" else None
     target = sched.target.at_step(step, sched.steps)
     exact = target.kind in ("ratio", "count")
     pristine = None if exact else copy.deepcopy(work)
     total = sum(g.size for g in graph.groups)
+    if target.kind == "latency" and sched.measure is not None:
+        pruned = _measured_plan(scores, cost, target, sched, base, latency, pristine, input_shape, step)
+        times["prune"] = time.perf_counter() - t0
+        return pruned
     slack, previous = 0, None
     while True:
-        plan = select(scores, cost, target, sched.plan, base=base, slack=slack)
+        plan = select(scores, cost, target, sched.plan, base=base, slack=slack, latency=latency)
         if plan != previous:  # rounding to round_to can leave a little more slack without effect
             trial = graph if slack == 0 else Graph(copy.deepcopy(pristine), input_shape)
             pruned = trial.apply(plan)
-            if exact or _reached(pruned, target, base, input_shape):
+            if exact or _reached(pruned, target, base, input_shape, sched.latency):
                 break
             previous = plan
         elif slack >= total:  # every layer is at its floor: keep the smallest model it allows
+            floor = ("the table's smallest measured widths" if target.kind == "latency"
+                     else f"rounded to {sched.plan.round_to}")
             log(f"step {step}: the {target.kind} target {target.value:.3g} is below what the floor of "
-                f"{sched.plan.min_channels} channel(s), rounded to {sched.plan.round_to}, allows; "
-                "keeping the smallest model it allows")
+                f"{sched.plan.min_channels} channel(s), {floor}, allows; keeping the smallest model it allows")
             break
         slack += max(8, total // 100)  # the estimate missed: drop a little more
     times["prune"] = time.perf_counter() - t0
     return pruned
 
 
-def _reached(model: nn.Module, target: Target, base: tuple[float, float, int], input_shape: tuple[int, ...]) -> bool:
+MEASURED_TRIES = 5
+OVERSHOOT = 1.08  # a measured speedup up to 8% past the step's target is on target
+
+
+def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency, pristine: nn.Module,
+                   input_shape: tuple[int, ...], step: int) -> nn.Module:
+    """Plan with the table, then time the candidate on the runtime and re-aim the table's target until the
+    measured speedup lands in [S, 1.08 S] (at most 5 candidates; the closest one that reaches S is kept).
+
+    The table orders the channels; the measurement says how far to go: a prediction off by a third (a
+    small network on 2 threads, here) still prunes to the speedup asked for. The aim (the fraction of the
+    predicted latency to keep) is bracketed: a candidate too fast raises its lower bound, one too slow
+    lowers its upper bound; the next aim is the proportional guess when it falls inside, else the middle.
+    """
+    goal = 1.0 / target.value
+    aim, lo, hi, kept = target.value, 0.0, 1.0, None
+    for attempt in range(1, MEASURED_TRIES + 1):
+        candidate = Graph(copy.deepcopy(pristine), input_shape).apply(
+            select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency))
+        got = sched.measure(candidate)
+        log(f"step {step}: candidate {attempt} measured {got:.2f}x faster on {sched.latency.runtime} "
+            f"(step target {goal:.2f}x, table aimed at {1 / aim:.2f}x)")
+        if got >= goal and (kept is None or got < kept[0]):
+            kept = (got, candidate)
+        if goal <= got <= goal * OVERSHOOT:
+            break
+        if got > goal:
+            lo = aim  # too fast: keep more
+        else:
+            hi = aim
+        guess = aim * got / goal
+        aim = guess if lo < guess < hi else (lo + hi) / 2
+    if kept is None:
+        log(f"step {step}: no candidate reached {goal:.2f}x measured; keeping the last ({got:.2f}x)")
+        return candidate
+    return kept[1]
+
+
+def _reached(model: nn.Module, target: Target, base: tuple[float, ...], input_shape: tuple[int, ...],
+             table: LatencyTable | None = None) -> bool:
+    if target.kind == "latency":
+        return table.predict(layers_of(model, input_shape)) <= target.value * base[3] * (1 + 1e-9)
     if target.kind == "macs":
         return count_macs(model, input_shape) <= target.value * base[0] * (1 + 1e-9)
     return count_params(model) <= target.value * base[1] * (1 + 1e-9)
@@ -130,6 +183,8 @@ def run_schedule(model: nn.Module, sched: Schedule, data: DataBundle, out: Path 
     input_shape = spec.input_shape
     base_groups = Graph(copy.deepcopy(model).cpu(), input_shape).groups
     base = (count_macs(model, input_shape), count_params(model), sum(g.size for g in base_groups))
+    if sched.latency is not None:
+        base = (*base, sched.latency.predict(layers_of(model, input_shape)))
     history: list[dict] = []
     start = 1
     state_path = out / "state.json" if out is not None else None
@@ -156,11 +211,15 @@ def run_schedule(model: nn.Module, sched: Schedule, data: DataBundle, out: Path 
         pruned = pruned.cpu().eval()
         row = {"step": step, "target": dataclasses.asdict(sched.target.at_step(step, sched.steps)),
                "params": count_params(pruned), "macs": count_macs(pruned, input_shape),
+               **({"predicted_speedup": base[3] / sched.latency.predict(layers_of(pruned, input_shape))}
+                  if sched.latency is not None else {}),
                "accuracy_pruned": acc_pruned,
                "accuracy_finetuned": accuracy(pruned, data, device) if sched.finetune.epochs > 0 else None,
                "seconds": times}
         n_test = len(data.test) if data is not None else None
         log(f"step {step}/{sched.steps}: params {row['params']:,}, MACs {row['macs']:,}, "
+            + (f"predicted {row['predicted_speedup']:.2f}x faster on {sched.latency.runtime}, "
+               if "predicted_speedup" in row else "")
             + (f"accuracy {interval_text(acc_pruned, n_test)} after pruning" if acc_pruned is not None else "")
             + (f", {interval_text(row['accuracy_finetuned'], n_test)} after fine-tuning"
                if row["accuracy_finetuned"] is not None else ""))

@@ -16,6 +16,7 @@ from torch import nn
 from edgeprune.errors import ConfigError
 from edgeprune.models.complexity import layer_macs
 from edgeprune.pruning.graph import ChannelGroup
+from edgeprune.pruning.latency import LatencyModel, plan_latency
 
 SCOPES = ("global", "uniform")
 NORMALIZATIONS = ("l2", "rms", "none")
@@ -25,7 +26,7 @@ NORMALIZATIONS = ("l2", "rms", "none")
 class Target:
     """What to reach: ``ratio`` of channels removed, or a kept fraction of ``macs`` / ``params``."""
 
-    kind: str  # ratio | macs | params | count
+    kind: str  # ratio | macs | params | latency (fraction of the predicted latency kept) | count
     value: float
 
     def __post_init__(self) -> None:
@@ -37,13 +38,21 @@ class Target:
                               hint="--ratio is the fraction removed; --target-macs/--target-params the fraction kept")
 
     @classmethod
-    def from_options(cls, ratio: float | None, macs: float | None, params: float | None) -> Target:
-        """Exactly one of the three must be given."""
-        given = [(k, v) for k, v in (("ratio", ratio), ("macs", macs), ("params", params)) if v is not None]
+    def from_options(cls, ratio: float | None, macs: float | None, params: float | None,
+                     speedup: float | None = None) -> Target:
+        """Exactly one of the four must be given (a speedup S keeps 1/S of the predicted latency)."""
+        given = [(k, v) for k, v in (("ratio", ratio), ("macs", macs), ("params", params), ("speedup", speedup))
+                 if v is not None]
         if len(given) != 1:
-            raise ConfigError("give exactly one of ratio, target_macs, target_params",
+            raise ConfigError("give exactly one of ratio, target_macs, target_params, target_speedup",
                               hint="e.g. --target-macs 0.25 keeps a quarter of the MACs")
-        return cls(*given[0])
+        kind, value = given[0]
+        if kind == "speedup":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 1:
+                raise ConfigError(f"target_speedup must be a finite number above 1, got {value!r}",
+                                  hint="e.g. --target-speedup 3 --on ort:2")
+            return cls("latency", 1.0 / value)
+        return cls(kind, value)
 
     def at_step(self, step: int, steps: int) -> Target:
         """The intermediate target after ``step`` of ``steps`` (geometric for fractions kept)."""
@@ -141,11 +150,23 @@ def _keeps_uniform(sizes: dict[str, int], frac: float, cfg: PlanConfig) -> dict[
 
 
 def select(scores: dict[str, torch.Tensor], cost: CostModel, target: Target, cfg: PlanConfig,
-           base: tuple[float, float, int] | None = None, slack: int = 0) -> dict[str, list[int]]:
-    """The removal plan meeting ``target`` (fractions relative to ``base`` = (macs, params, channels))."""
+           base: tuple[float, ...] | None = None, slack: int = 0,
+           latency: LatencyModel | None = None) -> dict[str, list[int]]:
+    """The removal plan meeting ``target`` (fractions relative to ``base`` = (macs, params, channels[, latency ms])).
+
+    A latency target plans with ``latency`` (:func:`~edgeprune.pruning.latency.plan_latency`): widths
+    land on the table's measured steps, not on multiples of ``round_to``.
+    """
     sizes = cost.sizes
     total = sum(sizes.values())
-    base_macs, base_params, base_channels = base or (cost.total_macs, cost.total_params, total)
+    base_macs, base_params, base_channels = (base or (cost.total_macs, cost.total_params, total))[:3]
+    if target.kind == "latency":
+        if latency is None:
+            raise ConfigError("a latency target needs a latency table",
+                              hint="edgeprune.bench.latency.latency_table(model, 'ort:2'), or --on ort:2 on the CLI")
+        base_ms = base[3] if base is not None and len(base) > 3 else latency.predict()
+        keep = plan_latency(scores, latency, target.value * base_ms * (1 - slack / max(1, total)), cfg.min_channels)
+        return plan_for(scores, sizes, {n: sizes[n] - keep[n] for n in sizes})
 
     def keeps_at(k: int) -> dict[str, int]:
         if cfg.scope == "global":

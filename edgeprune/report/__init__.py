@@ -162,12 +162,21 @@ def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
         lines += ["### How each variant was made", "", "| variant | from | how |", "|---|---|---|"]
         for name in recipe.names()[1:]:
             v = variants[name]
-            how = (f"{v.method}, {', '.join(f'{k} {t:g}' for k, t in v.target().items())}, {v.steps} step(s) x "
+            how = (f"{v.method}, {', '.join(f'{k} {t:g}' for k, t in v.target().items())}"
+                   f"{f' on {v.on}' if v.on else ''}, {v.steps} step(s) x "
                    f"{v.finetune_epochs} fine-tune epoch(s)" if v.kind == "prune"
                    else f"retrained {v.epochs if v.epochs is not None else recipe.train.epochs} epochs with "
                         f"{v.regularizer} (lambda {v.lam})")
             lines.append(f"| {name} | {v.parent} | {how}{'; ' + v.description if v.description else ''} |")
         lines.append("")
+    latency_rows = _latency_targets(root, recipe)
+    if latency_rows:
+        lines += ["### Speedup-targeted variants: predicted and measured", "",
+                  "| variant | on | target | predicted | measured (95% CI) | MACs kept |", "|---|---|---:|---:|---:|---:|",
+                  *latency_rows, "",
+                  "Predicted: the runtime's latency table (each layer profiled in a stand-in for its network); "
+                  "measured: the pruned model timed against its parent on that runtime, interleaved, right after "
+                  "pruning.", ""]
     lines += ["## Edge table", "", edge_table(edge, recipe.names()) if edge else "The bench has not run.", "",
               "Speedup: ratio of medians vs the unpruned model on the same runtime, profile and threads, measured "
               "interleaved in one process, with a 95% bootstrap interval; fewer MACs is the ideal speedup, "
@@ -185,6 +194,23 @@ def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
     lines += ["## Stages", "", "| stage | seconds | runs | finished |", "|---|---:|---:|---|"]
     lines += [f"| {n} | {rec.seconds:.1f} | {rec.runs} | {rec.finished} |" for n, rec in run.stages.items()]
     return "\n".join(lines) + "\n"
+
+
+def _latency_targets(root: Path, recipe) -> list[str]:
+    """One table row per speedup-targeted variant, from its prune.json."""
+    rows = []
+    for v in recipe.variants:
+        p = root / "models" / v.name / "prune.json"
+        if v.on is None or not p.exists():
+            continue
+        r = read_json(p)
+        lat, ver = r.get("latency", {}), r.get("latency", {}).get("verified")
+        measured = (f"{ver['speedup']:.2f}x [{ver['speedup_ci'][0]:.2f}, {ver['speedup_ci'][1]:.2f}]" if ver
+                    else "not measured")
+        macs = r["after"]["macs"] / r["before"]["macs"]
+        rows.append(f"| {v.name} | {v.on} | {v.target_speedup:g}x | {lat.get('predicted_speedup', float('nan')):.2f}x "
+                    f"| {measured} | {macs:.1%} |")
+    return rows
 
 
 def base_words(recipe) -> str:

@@ -378,6 +378,42 @@ def _(ws): return PRUNE(ws, "--ratio", "0.5", "--reg-lambda", "0.1", "--out", ws
 def _(ws): return PRUNE(ws, "--ratio", "0.5", "--samples", "64", "--out", ws.out)
 
 
+@case("prune-target-speedup-without-on", r"--target-speedup needs --on")
+def _(ws): return PRUNE(ws, "--target-speedup", "3", "--out", ws.out)
+
+
+@case("prune-on-without-latency-target", r"--on applies only to --target-speedup")
+def _(ws): return PRUNE(ws, "--ratio", "0.5", "--on", "ort:2", "--out", ws.out)
+
+
+@case("prune-target-speedup-below-one", r"above 1")
+def _(ws): return PRUNE(ws, "--target-speedup", "0.5", "--on", "ort:1", "--out", ws.out)
+
+
+@case("prune-target-speedup-and-macs", r"exclude each other")
+def _(ws): return PRUNE(ws, "--target-speedup", "3", "--target-macs", "0.3", "--on", "ort:1", "--out", ws.out)
+
+
+@case("prune-target-speedup-and-latency", r"not both")
+def _(ws): return PRUNE(ws, "--target-speedup", "3", "--target-latency", "1", "--on", "ort:1", "--out", ws.out)
+
+
+@case("prune-target-latency-negative", r"positive, finite")
+def _(ws): return PRUNE(ws, "--target-latency", "-1", "--on", "ort:1", "--out", ws.out)
+
+
+@case("prune-on-browser", r"runtime 'web' is not supported.*browser")
+def _(ws): return PRUNE(ws, "--target-speedup", "3", "--on", "web:2", "--out", ws.out)
+
+
+@case("prune-on-zero-threads", r"threads must be a positive integer")
+def _(ws): return PRUNE(ws, "--target-speedup", "3", "--on", "ort:0", "--out", ws.out)
+
+
+@case("prune-round-to-with-speedup", r"--round-to does not apply")
+def _(ws): return PRUNE(ws, "--target-speedup", "3", "--on", "ort:1", "--round-to", "8", "--out", ws.out)
+
+
 @case("prune-input-size-differs", r"32 px|--input-size")
 def _(ws): return PRUNE(ws, "--ratio", "0.5", "--input-size", "64", "--out", ws.out)
 

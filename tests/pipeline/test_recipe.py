@@ -62,9 +62,19 @@ def test_target_outside_zero_one_is_refused(make_recipe):
     (('profiles = ["lowpower"]', 'profiles = "lowpower"\nthreads = [0]'), "threads"),
     (('on = ["ort:lowpower"]', 'on = ["ort"]'), "BACKEND:PROFILE"),
     (('width = 0.125', 'width = "half"'), "width"),
+    (('target_macs = 0.5', 'target_speedup = 3.0'), "target_speedup and on go together"),
+    (('target_macs = 0.5', 'target_speedup = 0.5\non = "ort:2"'), "above 1"),
+    (('target_macs = 0.5', 'target_speedup = 3.0\non = "web:2"'), "'web' is not supported"),
+    (('target_macs = 0.5', 'target_speedup = 3.0\non = "ort:zero"'), "threads must be a positive integer"),
 ])
 def test_bad_values_name_the_key(make_recipe, change, words):
     assert words in _err(make_recipe(change))
+
+
+def test_a_speedup_target_names_its_runtime(make_recipe):
+    r = load_recipe(make_recipe(('target_macs = 0.5', 'target_speedup = 3.0\non = "ort:2"')))
+    v = next(v for v in r.variants if v.kind == "prune")
+    assert v.target() == {"target_speedup": 3.0} and v.on == "ort:2"
 
 
 def test_cycles_are_refused():

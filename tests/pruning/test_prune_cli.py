@@ -31,3 +31,22 @@ def test_cli_bad_option_is_one_line(tmp_path, tiny_ckpt):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 2
     assert "unknown pruning method" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_cli_prune_to_a_speedup_on_onnxruntime_builds_the_table_measures_and_records(tmp_path, tiny_ckpt,
+                                                                                     latency_cache):
+    out, cache = tmp_path / "fast", latency_cache
+    cmd = [sys.executable, "-m", "edgeprune.cli", "prune", str(tiny_ckpt), "--method", "magnitude",
+           "--target-speedup", "2", "--on", "ort:1", "--latency-cache", str(cache), "--out", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr
+    report = read_json(out / "prune.json")
+    lat = report["latency"]
+    assert lat["on"] == "ort:1" and lat["predicted_speedup"] > 1
+    v = lat["verified"]
+    assert v["base_ms"] > 0 and v["pruned_ms"] > 0 and v["speedup_ci"][0] <= v["speedup"] <= v["speedup_ci"][1]
+    assert "candidate 1 measured" in res.stderr  # each plan was timed on the runtime before it was kept
+    assert f"measured {v['speedup']:.2f}x" in res.stdout
+    assert len(list(cache.glob("ort-1-*.json"))) == 1
+    small = load_checkpoint(out / "model.safetensors")
+    assert count_macs(small, (1, 32, 32)) < count_macs(load_checkpoint(tiny_ckpt), (1, 32, 32))

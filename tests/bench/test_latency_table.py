@@ -1,0 +1,129 @@
+"""Latency tables: measured on the real runtime, cached per machine and runtime, rebuilt when damaged or foreign."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import edgeprune as ep
+from edgeprune.bench import latency as lat
+from edgeprune.errors import ConfigError
+from edgeprune.pruning.latency import Geometry, layers_of
+
+SHAPE = (1, 32, 32)
+
+
+@pytest.fixture(scope="module")
+def small_vgg():
+    import torch
+
+    torch.manual_seed(0)
+    return ep.create_model("vgg11_bn", input_size=32, in_channels=1, num_classes=4, width=0.125).eval()
+
+
+class Counting:
+    """A stand-in for the runtime: every point costs c_in * c_out thousandths; calls are counted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, geo: Geometry, c_in: int, c_out: int) -> float:
+        self.calls += 1
+        return c_in * c_out * 1e-3
+
+
+def test_on_parses_runtime_and_threads_and_refuses_the_rest():
+    assert lat.parse_on("ort:2") == ("ort", 2)
+    assert lat.parse_on("openvino") == ("openvino", 1)
+    for bad, match in (("web:2", "browser"), ("tvm:1", "not supported"), ("ort:0", "positive"), ("ort:x", "positive")):
+        with pytest.raises(ConfigError, match=match):
+            lat.parse_on(bad)
+
+
+def test_the_grid_covers_every_width_a_plan_can_reach(small_vgg, tmp_path):
+    from edgeprune.pruning.graph import Graph
+    from edgeprune.pruning.latency import LatencyModel
+
+    graph = Graph(small_vgg, SHAPE)
+    table = lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=Counting())
+    model = LatencyModel(table, small_vgg, graph.groups, SHAPE)
+    for g in graph.groups:
+        steps = model.steps(g.name)
+        assert steps[-1] == g.size and steps[0] >= 1
+        for w in steps:  # every step of every group lands on measured points of every layer it touches
+            keep = {**model.sizes, g.name: w}
+            for i in model.touching[g.name]:
+                la = model.at(model.layers[i], keep)
+                assert table.has(la.geometry, la.c_in, la.c_out), (g.name, w, la.name)
+
+
+def test_a_second_run_measures_nothing_and_a_damaged_or_foreign_cache_is_rebuilt(small_vgg, tmp_path, capsys):
+    first = Counting()
+    table = lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=first)
+    assert first.calls > 20
+    files = list(tmp_path.glob("ort-1-*.json"))
+    assert len(files) == 1
+    capsys.readouterr()
+
+    second = Counting()
+    again = lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=second)
+    assert second.calls == 0
+    assert again.points == table.points
+    assert "from the cache" in capsys.readouterr().err
+
+    files[0].write_text("{ not json")
+    third = Counting()
+    lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=third)
+    err = [line for line in capsys.readouterr().err.splitlines() if "latency cache" in line]
+    assert len(err) == 1 and "damaged" in err[0] and "rebuilding" in err[0]
+    assert third.calls == first.calls
+
+    foreign = json.loads(files[0].read_text())
+    foreign["machine"] = {**foreign["machine"], "cpu": "Some Other CPU"}
+    files[0].write_text(json.dumps(foreign))
+    fourth = Counting()
+    lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=fourth)
+    err = [line for line in capsys.readouterr().err.splitlines() if "latency cache" in line]
+    assert len(err) == 1 and "another machine" in err[0] and "Some Other CPU" in err[0]
+    assert fourth.calls == first.calls
+
+
+def test_another_thread_count_is_another_table(small_vgg, tmp_path):
+    lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=Counting())
+    other = Counting()
+    lat.latency_table(small_vgg, "ort:2", cache=tmp_path, calibrate=False, measure=other)
+    assert other.calls > 0
+    assert sorted(p.name.split("-")[1] for p in tmp_path.glob("*.json")) == ["1", "2"]
+
+
+@pytest.mark.parametrize("runtime", ["ort", "openvino"])
+def test_a_layer_is_timed_on_the_real_runtime_in_reference_units(runtime):
+    conv = Geometry("conv", (8, 8), (3, 3), (1, 1), (1, 1))
+    with lat._PointTimer(f"{runtime}:1", 1 << 20) as timer:
+        ref = timer.layer_ms(conv, 64, 64)  # the reference layer itself, its weights evicted: about one unit
+        small = timer.layer_ms(conv, 8, 8)
+        fc = timer.layer_ms(Geometry("linear"), 128, 64)
+    assert 0.5 < ref < 3.0
+    assert small < ref  # 64x fewer MACs: it must be faster, whatever the machine
+    assert fc > 0
+
+
+def test_a_real_table_predicts_a_thinned_model_faster_and_its_cache_is_reused(tiny_ckpt, latency_cache):
+    model = ep.load(tiny_ckpt)  # the session's shared cache: the prune CLI test reuses this table
+    table = lat.latency_table(model, "ort:1", cache=latency_cache)
+    assert len(table.rest) == len(lat.CALIBRATION)
+    assert table.unit_ms > 0
+    half = lat.thinned(model, SHAPE, 0.5)
+    assert table.predict(layers_of(half, SHAPE)) < table.predict(layers_of(model, SHAPE))
+    counting = Counting()
+    lat.latency_table(model, "ort:1", cache=latency_cache, measure=counting)
+    assert counting.calls == 0  # points and the network's fit both come from the cache
+
+
+def test_verify_speedup_times_two_models_interleaved(small_vgg):
+    half = lat.thinned(small_vgg, SHAPE, 0.5)
+    v = lat.verify_speedup(small_vgg, half, "ort:1", SHAPE)
+    assert v["on"] == "ort:1" and v["base_ms"] > 0 and v["pruned_ms"] > 0
+    lo, hi = v["speedup_ci"]
+    assert lo <= v["speedup"] <= hi
