@@ -1,11 +1,13 @@
-"""Measure a latency table on a real runtime: each layer alone, on a width grid refined where latency jumps.
+"""Measure a latency table on a real runtime: each layer in a stand-in for its network, on a width grid
+refined where latency jumps.
 
 ``latency_table(model, "ort:2")`` returns the :class:`~edgeprune.pruning.latency.LatencyTable` that
 predicts ``model`` and its pruned variants on onnxruntime with 2 threads. Each point is one layer
-(Conv2d + ReLU, or Linear) built directly in ONNX at its real feature-map size and timed with the
-bench's protocol; the whole-network terms are fitted on the model and two uniformly thinned copies,
-timed interleaved. Tables are cached on disk per CPU, flags, runtime version and threads, and
-reused: a second run measures only what the first did not.
+(Conv2d + ReLU, or Linear) built directly in ONNX at its real feature-map size (:func:`layer_onnx`)
+and read from the runtime's profiler, in units of a reference layer run in the same inferences; the
+rest of the network is fitted on the model and five uniformly thinned copies, profiled whole. Tables
+are cached on disk per CPU, flags, runtime version and threads, and reused: a second run measures
+only what the first did not.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def latency_table(model: nn.Module, on: str, *, input_shape: tuple[int, ...] | N
     table = load_cached(path, key) or LatencyTable(runtime=on, machine=key)
     with _PointTimer(on, key["context_bytes"]) as timer:
         measure = measure or timer.layer_ms
-        wanted = _grid(table, layers, groups, measure, ladder, refine)
+        wanted, table.group_steps = _grid(table, layers, groups, measure, ladder, refine)
         todo = [p for p in wanted if not table.has(*p)]
         if todo:
             log(f"latency table {on}: measuring {len(todo)} layer points ({len(wanted) - len(todo)} cached)")
@@ -170,8 +172,9 @@ def axis_for(size: int, ladder: tuple[float, ...] = LADDER) -> list[int]:
 
 
 def _grid(table: LatencyTable, layers: list[Layer], groups, measure, ladder: tuple[float, ...] = LADDER,
-          refine: bool = True) -> list[tuple[Geometry, int, int]]:
-    """Every point the planner may ask for: per geometry, the product of its layers' (refined) width axes."""
+          refine: bool = True) -> tuple[list[tuple[Geometry, int, int]], dict[str, list[int]]]:
+    """Every point the planner may ask for (per geometry, the product of its layers' width axes), and the
+    (refined) width axis of every group: the widths the planner may stop at."""
     sizes = {g.name: g.size for g in groups}
     axes = {g: axis_for(s, ladder) for g, s in sizes.items()}
     for g in axes if refine else ():  # refine each group's axis on its root layer (full input width) where latency jumps
@@ -199,7 +202,7 @@ def _grid(table: LatencyTable, layers: list[Layer], groups, measure, ladder: tup
             points += [(geo, c, c) for c in sorted(outs)]
         else:
             points += [(geo, a, b) for a in sorted(ins) for b in sorted(outs)]
-    return points
+    return points, axes
 
 
 def _refine(table: LatencyTable, root: Layer, axis: list[int], measure) -> list[int]:
@@ -256,8 +259,8 @@ def _chain(prefix: str, geo: Geometry, c_in: int, c_out: int, context: int, rng:
                   node("Gemm", [prefix + "evict_m3", param("we", max(1, context // 4096), 1024)], "evict_e", transB=1),
                   node("ReduceMean", [prefix + "evict_e"], "evict_e2", keepdims=1),
                   node("Mul", [prefix + "evict_e2", param("zero", dtype=np.float32, value=[0.0])], "evict_e3"),
-                  node("Add", [src, prefix + "evict_e3"], "s")]
-        src = prefix + "s"
+                  node("Add", [src, prefix + "evict_e3"], "evict_s")]
+        src = prefix + "evict_s"
     act = "Relu" if geo.relu else "Identity"
     if linear:  # nothing after it: a Linear needs no layout, and a following Gemm may be fused into it
         nodes += [helper.make_node("Gemm", [src, param("w", c_out, c_in), param("b", c_out)], [prefix + "layer_z"],
@@ -280,10 +283,10 @@ def _chain(prefix: str, geo: Geometry, c_in: int, c_out: int, context: int, rng:
 def layer_onnx(geo: Geometry, c_in: int, c_out: int, context_bytes: int = 0, seed: int = 0) -> Any:
     """One layer as it runs in a network, beside the reference layer, as one ONNX model.
 
-    A 1x1 conv (a ReLU before a Linear) feeds the layer, so its input arrives in the layout the
-    runtime keeps between layers (onnxruntime's NCHWc blocks); a 1x1 conv follows it; and before it
-    a Gemm reads ``context_bytes`` of weights, as the network's other layers do between two runs of
-    it. A Linear is the last node. An independent chain around :data:`REF` runs in the same inference: the profiler's time of
+    A 1x1 conv (a ReLU before a Linear) feeds the layer and a 1x1 conv follows it, so the runtime
+    picks the kernel and layout it would between layers (the addition that orders the context first
+    may cost a reorder into that layout, which is not counted); before the layer a Gemm reads
+    ``context_bytes`` of weights, as the network's other layers do between two runs of it. A Linear is the last node. An independent chain around :data:`REF` runs in the same inference: the profiler's time of
     the layer over the reference's, run by run, is the point's value, so a machine that slows down
     for a while (a shared core runs at half speed for tenths of a second here) slows both alike.
     """
@@ -375,13 +378,14 @@ def _layer_samples(nodes: list[tuple[str, bool, list[float]]], ref: bool) -> np.
     """Per-run milliseconds of the layer of a :func:`layer_onnx` chain: its nodes, as the runtime named them.
 
     Both runtimes keep "layer" in the names of the nodes they made from it (onnxruntime's fused
-    "fused layer" or "layer_out_nchwc", OpenVINO's "layer/WithoutBiases"); where a runtime fused the
+    "fused layer" or "layer_out_nchwc", OpenVINO's "layer/WithoutBiases"; a reorder into the layer's
+    layout is not the layer, an unfused ReLU is); where a runtime fused the
     whole chain into one subgraph (OpenVINO, small Linears), the chain's nodes after its input count.
     """
-    chain = [(n, s) for n, _, s in nodes
+    chain = [(n, is_layer, s) for n, is_layer, s in nodes
              if _is_ref(n) == ref and "evict" not in n and not n.startswith(("Reorder", "ref_x", "x_"))]
-    named = [s for n, s in chain if "layer" in n]
-    picked = named or [s for _, s in chain[1:]]
+    named = [s for n, is_layer, s in chain if "layer" in n and (is_layer or n.endswith("layer_out"))]
+    picked = named or [s for _, _, s in chain[1:]]
     if not picked:
         raise ConfigError("the profiler shows no node of the layer being timed")
     return np.sum(np.asarray(picked, dtype=float), axis=0)

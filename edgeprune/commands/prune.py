@@ -174,10 +174,21 @@ def _latency_target(args: argparse.Namespace, spec) -> dict:
     base = load_checkpoint(args.checkpoint)
     table = latency_table(base, args.on, cache=args.latency_cache)
     speedup = args.target_speedup
-    if speedup is None:
-        base_ms = measure_networks([base], args.on, tuple(spec.input_shape))[0]["p50_ms"]
-        if base_ms <= args.target_latency:
-            raise ConfigError(f"--target-latency {args.target_latency} ms: the model already runs in {base_ms:.3f} ms "
-                              f"on {args.on}", hint="no pruning is needed for that budget")
-        speedup = base_ms / args.target_latency
+    if speedup is None:  # measured once: a re-run after an interruption resumes with the same target
+        from pathlib import Path
+
+        from edgeprune.fileio import read_json, write_json
+
+        saved, asked = Path(args.out) / "latency-target.json", {"target_latency_ms": args.target_latency, "on": args.on}
+        previous = read_json(saved) if saved.is_file() else {}
+        if {k: previous.get(k) for k in asked} == asked:
+            speedup = previous["speedup"]
+        else:
+            base_ms = measure_networks([base], args.on, tuple(spec.input_shape))[0]["p50_ms"]
+            if base_ms <= args.target_latency:
+                raise ConfigError(f"--target-latency {args.target_latency} ms: the model already runs in "
+                                  f"{base_ms:.3f} ms on {args.on}", hint="no pruning is needed for that budget")
+            speedup = base_ms / args.target_latency
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            write_json(saved, {**asked, "base_ms": base_ms, "speedup": speedup})
     return {"target_speedup": speedup, "latency": table, "measure": speedup_meter(base, args.on)}

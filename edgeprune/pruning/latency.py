@@ -1,10 +1,10 @@
 """A network's latency on one runtime, predicted from a table of its layers' measured latencies.
 
-A :class:`LatencyTable` holds the milliseconds of single layers (a Conv2d or Linear followed by its
-ReLU, alone at its real feature-map size) measured on one runtime at chosen (input, output) widths;
-between measured widths it interpolates bilinearly. A whole network is predicted as the sum of its
-layers plus a fixed overhead and a cost per activation element (the pools, additions and copies
-between layers), both fitted on whole networks measured on the same runtime.
+A :class:`LatencyTable` holds the times of single layers (a Conv2d or Linear with its ReLU, at its
+real feature-map size, in a stand-in for its network) measured on one runtime at chosen (input,
+output) widths, in units of a reference layer; between measured widths it interpolates bilinearly. A
+whole network is predicted as the sum of its layers plus the rest (pools, reorders, the call), fitted
+on whole networks of the same model and interpolated in their weight bytes.
 
 :func:`plan_latency` removes channels, per group, down to the widths the table measured, in the order
 of least importance per millisecond saved, until the prediction meets a target. Measuring is done by
@@ -76,6 +76,7 @@ class Layer:
     c_out: int
     in_group: str | None = None
     out_group: str | None = None
+    in_parts: dict[str, int] = field(default_factory=dict)  # group -> input columns it owns (a concat has several)
 
     @property
     def weight_bytes(self) -> int:
@@ -106,10 +107,15 @@ def layers_of(model: nn.Module, input_shape: tuple[int, ...], groups: list[Chann
     forward_hooked(model, input_shape, dict.fromkeys(modules, hook))
     if groups is not None:
         by_layer_out = {mem.name: g.name for g in groups for mem in g.members if mem.kind == "out"}
-        by_layer_in = {mem.name: g.name for g in groups for mem in g.members if mem.kind == "in"}
+        parts: dict[str, dict[str, int]] = {}
+        for g in groups:
+            for mem in g.members:
+                if mem.kind == "in":
+                    parts.setdefault(mem.name, {})[g.name] = parts.get(mem.name, {}).get(g.name, 0) + len(mem.idxs)
         for layer in found:
             layer.out_group = by_layer_out.get(layer.name)
-            layer.in_group = by_layer_in.get(layer.name, layer.out_group if layer.geometry.op == "dwconv" else None)
+            layer.in_parts = parts.get(layer.name, {})
+            layer.in_group = next(iter(layer.in_parts), layer.out_group if layer.geometry.op == "dwconv" else None)
     return found
 
 
@@ -150,6 +156,7 @@ class LatencyTable:
     geometries: dict[str, dict[str, Any]] = field(default_factory=dict)
     rest: list[list[float]] = field(default_factory=list)
     unit_ms: float = 1.0
+    group_steps: dict[str, list[int]] = field(default_factory=dict)  # the grid's widths per group, of the last model
     calibration: list[dict[str, Any]] = field(default_factory=list)
 
     def has(self, geo: Geometry, c_in: int, c_out: int) -> bool:
@@ -180,9 +187,10 @@ class LatencyTable:
         if not pts:
             raise ConfigError(f"the latency table for {self.runtime} has no measurement of a {geo.key} layer",
                               hint="build the table on this model (edgeprune.bench.latency.latency_table)")
-        if geo.op == "dwconv":
-            c_in = c_out
         ins, outs = self.axes(geo)
+        if geo.op == "dwconv":  # measured on the diagonal only: one width
+            c0, c1, t = _bracket(outs, c_out)
+            return max(0.0, pts[f"{c0},{c0}"] * (1 - t) + pts[f"{c1},{c1}"] * t)
         (i0, i1, ti), (o0, o1, to) = _bracket(ins, c_in), _bracket(outs, c_out)
 
         def at(a: int, b: int) -> float:
@@ -242,7 +250,7 @@ def _interpolate(pts: list[list[float]], x: float, log: bool = False) -> float:
 
 
 def _bracket(axis: list[int], x: int) -> tuple[int, int, float]:
-    """The measured widths around ``x`` and the interpolation weight (extrapolated linearly toward 0 below)."""
+    """The measured widths around ``x`` and the interpolation weight (the end points beyond the ends)."""
     if len(axis) == 1 or x >= axis[-1]:
         return axis[-1], axis[-1], 0.0
     j = bisect.bisect_left(axis, x)
@@ -262,7 +270,7 @@ class LatencyModel:
         self.sizes = {g.name: g.size for g in groups}
         self.touching: dict[str, list[int]] = {g: [] for g in self.sizes}
         for i, la in enumerate(self.layers):
-            for g in {la.in_group, la.out_group} - {None}:
+            for g in ({la.in_group, la.out_group} | set(la.in_parts)) - {None}:
                 self.touching[g].append(i)
 
     def at(self, la: Layer, keep: dict[str, int]) -> Layer:
@@ -270,16 +278,18 @@ class LatencyModel:
         c_in, c_out = la.c_in, la.c_out
         if la.out_group is not None:
             c_out = round(la.c_out * keep[la.out_group] / self.sizes[la.out_group])
-        if la.in_group is not None:
+        if la.in_parts:  # each feeding group's share of the inputs shrinks with it (concat, flatten)
+            c_in = round(la.c_in - sum((self.sizes[g] - keep[g]) * n / self.sizes[g] for g, n in la.in_parts.items()))
+        elif la.in_group is not None:  # a depthwise conv: its input is its own group
             c_in = round(la.c_in * keep[la.in_group] / self.sizes[la.in_group])
         return dataclasses.replace(la, c_in=c_in, c_out=c_out)
 
     def predict(self, keep: dict[str, int] | None = None) -> float:
-        """Milliseconds of the model with ``keep`` channels per group (None: as it is)."""
+        """Time (reference units) of the model with ``keep`` channels per group (None: as it is)."""
         return self.table.predict([self.at(la, keep or self.sizes) for la in self.layers])
 
     def saved(self, keep: dict[str, int], group: str, width: int) -> float:
-        """Milliseconds saved by taking ``group`` from ``keep[group]`` down to ``width`` channels."""
+        """Time (reference units) saved by taking ``group`` from ``keep[group]`` down to ``width`` channels."""
         after = {**keep, group: width}
         layers = [self.layers[i] for i in self.touching[group]]
         ms = self.table.layer_ms
@@ -287,17 +297,18 @@ class LatencyModel:
                    for la in layers for b, a in [(self.at(la, keep), self.at(la, after))])
 
     def steps(self, group: str) -> list[int]:
-        """The widths the table measured for a group's channels, ascending (where the planner may stop)."""
-        root = next((la for la in self.layers if la.out_group == group and la.name == group), None)
-        root = root or next(la for la in self.layers if la.out_group == group)
-        outs = self.table.axes(root.geometry)[1]
-        scale = self.sizes[group] / root.c_out
-        return sorted({round(w * scale) for w in outs if 0 < round(w * scale) <= self.sizes[group]})
+        """The widths the table's grid settled on for a group, ascending, up to its size (where the planner may stop)."""
+        axis = self.table.group_steps.get(group)
+        if not axis:
+            raise ConfigError(f"the latency table for {self.table.runtime} has no width steps for layer {group}",
+                              hint="build the table on this model (edgeprune.bench.latency.latency_table)")
+        return sorted({w for w in axis if 0 < w <= self.sizes[group]} | {self.sizes[group]})
 
 
-def plan_latency(scores: dict[str, torch.Tensor], latency: LatencyModel, target_ms: float,
+def plan_latency(scores: dict[str, torch.Tensor], latency: LatencyModel, target: float,
                  min_channels: int = 1) -> dict[str, int]:
-    """Kept widths meeting ``target_ms``: cut groups to measured widths, least importance per ms saved first.
+    """Kept widths meeting ``target`` (reference units): cut groups to measured widths, least importance per
+    unit of time saved first.
 
     ``scores`` are per-layer normalized channel importances; removing channels costs the sum of the
     lowest ones. At each move every group may drop to any lower measured width, so a plateau (fewer
@@ -309,7 +320,7 @@ def plan_latency(scores: dict[str, torch.Tensor], latency: LatencyModel, target_
                          torch.cumsum(torch.sort(scores[g].double().clamp_min(0)).values, 0)]) for g in sizes}
     steps = {g: latency.steps(g) for g in sizes}
     current = latency.predict(keep)
-    while current > target_ms:
+    while current > target:
         best: tuple[float, str, int] | None = None
         for g in sizes:
             removed = sizes[g] - keep[g]
@@ -327,7 +338,7 @@ def plan_latency(scores: dict[str, torch.Tensor], latency: LatencyModel, target_
             break
         _, g, w = best
         for wider in sorted((x for x in steps[g] if w < x < keep[g]), reverse=True):
-            if latency.predict({**keep, g: wider}) <= target_ms:  # the chosen cut overshoots: cut only as far as needed
+            if latency.predict({**keep, g: wider}) <= target:  # the chosen cut overshoots: cut only as far as needed
                 w = wider
                 break
         keep[g] = w

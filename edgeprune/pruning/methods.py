@@ -184,6 +184,9 @@ def check_prune(method: str, *, ratio: float | None = None, target_macs: float |
     if target.kind == "latency" and "round_to" in given:
         raise ConfigError("round_to does not apply to a speedup target: widths land where the runtime's measured "
                           "latency drops", hint="drop --round-to")
+    if target.kind == "latency" and opts.scope != "global":
+        raise ConfigError(f"scope {opts.scope!r} does not apply to a speedup target: the planner ranks channels "
+                          "across layers by importance per time saved", hint="drop --scope")
     CriterionConfig(samples=opts.samples, batch_size=opts.score_batch_size, norm=opts.norm, fisher=opts.fisher,
                     hutchinson_probes=opts.hutchinson_probes, seed=opts.seed)  # validates
     PlanConfig(scope=opts.scope, normalize=opts.normalize, round_to=opts.round_to, min_channels=opts.min_channels)
@@ -291,7 +294,7 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
 
 def _latency_summary(table: LatencyTable, before: nn.Module, after: nn.Module, shape: tuple[int, ...]) -> dict[str, Any]:
     """What the table predicted for the runtime: base and pruned milliseconds and their ratio."""
-    base, pruned = table.predict(layers_of(before, shape)), table.predict(layers_of(after, shape))
+    base, pruned = table.predict_ms(layers_of(before, shape)), table.predict_ms(layers_of(after, shape))
     return {"on": table.runtime, "predicted_base_ms": base, "predicted_ms": pruned, "predicted_speedup": base / pruned,
             "machine": table.machine}
 

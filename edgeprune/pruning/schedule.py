@@ -136,7 +136,8 @@ OVERSHOOT = 1.08  # a measured speedup up to 8% past the step's target is on tar
 def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency, pristine: nn.Module,
                    input_shape: tuple[int, ...], step: int) -> nn.Module:
     """Plan with the table, then time the candidate on the runtime and re-aim the table's target until the
-    measured speedup lands in [S, 1.08 S] (at most 5 candidates; the closest one that reaches S is kept).
+    measured speedup lands in [S, 1.08 S] (at most 5 candidates; the closest one that reaches S is kept, else
+    the fastest).
 
     The table orders the channels; the measurement says how far to go: a prediction off by a third (a
     small network on 2 threads, here) still prunes to the speedup asked for. The aim (the fraction of the
@@ -144,7 +145,7 @@ def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency,
     lowers its upper bound; the next aim is the proportional guess when it falls inside, else the middle.
     """
     goal = 1.0 / target.value
-    aim, lo, hi, kept = target.value, 0.0, 1.0, None
+    aim, lo, hi, kept, fastest = target.value, 0.0, 1.0, None, None
     for attempt in range(1, MEASURED_TRIES + 1):
         candidate = Graph(copy.deepcopy(pristine), input_shape).apply(
             select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency))
@@ -153,6 +154,8 @@ def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency,
             f"(step target {goal:.2f}x, table aimed at {1 / aim:.2f}x)")
         if got >= goal and (kept is None or got < kept[0]):
             kept = (got, candidate)
+        if fastest is None or got > fastest[0]:
+            fastest = (got, candidate)
         if goal <= got <= goal * OVERSHOOT:
             break
         if got > goal:
@@ -162,8 +165,8 @@ def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency,
         guess = aim * got / goal
         aim = guess if lo < guess < hi else (lo + hi) / 2
     if kept is None:
-        log(f"step {step}: no candidate reached {goal:.2f}x measured; keeping the last ({got:.2f}x)")
-        return candidate
+        log(f"step {step}: no candidate reached {goal:.2f}x measured; keeping the fastest ({fastest[0]:.2f}x)")
+        return fastest[1]
     return kept[1]
 
 

@@ -410,6 +410,10 @@ def _(ws): return PRUNE(ws, "--target-speedup", "3", "--on", "web:2", "--out", w
 def _(ws): return PRUNE(ws, "--target-speedup", "3", "--on", "ort:0", "--out", ws.out)
 
 
+@case("prune-uniform-scope-with-speedup", r"scope 'uniform' does not apply to a speedup target")
+def _(ws): return PRUNE(ws, "--target-speedup", "3", "--on", "ort:1", "--scope", "uniform", "--out", ws.out)
+
+
 @case("prune-round-to-with-speedup", r"--round-to does not apply")
 def _(ws): return PRUNE(ws, "--target-speedup", "3", "--on", "ort:1", "--round-to", "8", "--out", ws.out)
 

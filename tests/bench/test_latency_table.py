@@ -41,21 +41,28 @@ def test_on_parses_runtime_and_threads_and_refuses_the_rest():
             lat.parse_on(bad)
 
 
-def test_the_grid_covers_every_width_a_plan_can_reach(small_vgg, tmp_path):
+@pytest.mark.parametrize("arch", ["vgg", "resnet18", "mobilenet_v2"])
+def test_the_grid_covers_every_width_a_plan_can_reach(small_vgg, arch, tmp_path):
+    """Every step of every group lands on measured points of every layer it touches (residual partners,
+    depthwise convs and the flattened Linear included), so a plan never leans on a guess."""
+    import torchvision
+
     from edgeprune.pruning.graph import Graph
     from edgeprune.pruning.latency import LatencyModel
 
-    graph = Graph(small_vgg, SHAPE)
-    table = lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=Counting())
-    model = LatencyModel(table, small_vgg, graph.groups, SHAPE)
+    model = small_vgg if arch == "vgg" else getattr(torchvision.models, arch)(num_classes=4).eval()
+    shape = SHAPE if arch == "vgg" else (3, 32, 32)
+    graph = Graph(model, shape)
+    table = lat.latency_table(model, "ort:1", input_shape=shape, cache=tmp_path, calibrate=False, measure=Counting())
+    latency = LatencyModel(table, model, graph.groups, shape)
     for g in graph.groups:
-        steps = model.steps(g.name)
+        steps = latency.steps(g.name)
         assert steps[-1] == g.size and steps[0] >= 1
-        for w in steps:  # every step of every group lands on measured points of every layer it touches
-            keep = {**model.sizes, g.name: w}
-            for i in model.touching[g.name]:
-                la = model.at(model.layers[i], keep)
-                assert table.has(la.geometry, la.c_in, la.c_out), (g.name, w, la.name)
+        for w in steps:
+            keep = {**latency.sizes, g.name: w}
+            for i in latency.touching[g.name]:
+                la = latency.at(latency.layers[i], keep)
+                assert table.has(la.geometry, la.c_in, la.c_out), (g.name, w, la.name, la.c_in, la.c_out)
 
 
 def test_a_second_run_measures_nothing_and_a_damaged_or_foreign_cache_is_rebuilt(small_vgg, tmp_path, capsys):
@@ -101,12 +108,11 @@ def test_another_thread_count_is_another_table(small_vgg, tmp_path):
 def test_a_layer_is_timed_on_the_real_runtime_in_reference_units(runtime):
     conv = Geometry("conv", (8, 8), (3, 3), (1, 1), (1, 1))
     with lat._PointTimer(f"{runtime}:1", 1 << 20) as timer:
-        ref = timer.layer_ms(conv, 64, 64)  # the reference layer itself, its weights evicted: about one unit
+        ref = timer.layer_ms(conv, 64, 64)  # the reference layer's geometry, its weights evicted
         small = timer.layer_ms(conv, 8, 8)
         fc = timer.layer_ms(Geometry("linear"), 128, 64)
-    assert 0.5 < ref < 3.0
-    assert small < ref  # 64x fewer MACs: it must be faster, whatever the machine
-    assert fc > 0
+    assert ref > 0 and small > 0 and fc > 0
+    assert small < ref  # 64x fewer MACs and weights: it is faster on any machine
 
 
 def test_a_real_table_predicts_a_thinned_model_faster_and_its_cache_is_reused(tiny_ckpt, latency_cache):

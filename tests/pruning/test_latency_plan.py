@@ -79,6 +79,29 @@ class TwoConvs(nn.Module):
         return self.head(x.mean((2, 3)))
 
 
+def test_a_concatenation_shrinks_with_each_group_that_feeds_it_and_a_depthwise_conv_is_one_width():
+    from torchvision.models import squeezenet1_1
+
+    from edgeprune.pruning.graph import Graph
+
+    model = squeezenet1_1(num_classes=4).eval()
+    groups = Graph(model, (3, 64, 64)).groups
+    table = LatencyTable(runtime="ort:1", machine={"cpu": "test"})
+    lat = LatencyModel(table, model, groups, (3, 64, 64))
+    squeeze = next(la for la in lat.layers if la.name == "features.4.squeeze")  # fed by expand1x1 ++ expand3x3
+    assert squeeze.in_parts == {"features.3.expand1x1": 64, "features.3.expand3x3": 64}
+    keep = {**lat.sizes, "features.3.expand1x1": 32}
+    assert lat.at(squeeze, keep).c_in == 96
+    keep["features.3.expand3x3"] = 16
+    assert lat.at(squeeze, keep).c_in == 48
+    assert "features.4.squeeze" in [lat.layers[i].name for i in lat.touching["features.3.expand3x3"]]
+
+    dw = Geometry("dwconv", (8, 8), (3, 3), (1, 1), (1, 1))
+    t = table_with({(8, 8): 1.0, (16, 16): 3.0, (32, 32): 7.0}, geo=dw)
+    assert t.layer_ms(dw, 24, 24) == pytest.approx(5.0)  # along the diagonal, not from missing corners
+    assert t.layer_ms(dw, 12, 12) == pytest.approx(2.0)
+
+
 def test_layers_of_reads_sizes_widths_and_groups():
     from edgeprune.pruning.graph import Graph
 
@@ -92,9 +115,16 @@ def test_layers_of_reads_sizes_widths_and_groups():
     assert layers["b"].weight_bytes == 4 * 16 * 16 * 25
 
 
+def every_width(model: nn.Module, shape) -> dict[str, list[int]]:
+    """Each group's steps: every width from 1 to its size."""
+    from edgeprune.pruning.graph import Graph
+
+    return {g.name: list(range(1, g.size + 1)) for g in Graph(model, shape).groups}
+
+
 def synthetic(model: nn.Module, shape, cost) -> LatencyTable:
     """A table whose every point costs ``cost(layer, c_in, c_out)``."""
-    table = LatencyTable(runtime="ort:1", machine={"cpu": "test"})
+    table = LatencyTable(runtime="ort:1", machine={"cpu": "test"}, group_steps=every_width(model, shape))
     for la in layers_of(model, shape):
         widths = range(1, 17)
         for a in (widths if la.in_group is not None or la.geometry.op != "linear" else [la.c_in]):
@@ -141,7 +171,7 @@ def test_planner_jumps_over_a_plateau_where_fewer_channels_are_not_faster():
 def test_planner_stops_at_the_floor_when_the_target_is_out_of_reach():
     lat, scores = planner_for(lambda la, a, b: 1.0 + a * b, {g: torch.ones(16) for g in ("a", "b", "c")})
     keep = plan_latency(scores, lat, 0.0, min_channels=4)
-    assert min(keep.values()) >= 4
+    assert keep == {"a": 4, "b": 4, "c": 4}  # every group cut to the floor, none below it
 
 
 def macs_table_vgg() -> tuple[nn.Module, tuple[int, ...], LatencyTable]:
@@ -150,7 +180,7 @@ def macs_table_vgg() -> tuple[nn.Module, tuple[int, ...], LatencyTable]:
 
     model = ep.create_model("vgg11_bn", input_size=32, in_channels=1, num_classes=4, width=0.125)
     shape = (1, 32, 32)
-    table = LatencyTable(runtime="ort:1", machine={"cpu": "test"})
+    table = LatencyTable(runtime="ort:1", machine={"cpu": "test"}, group_steps=every_width(model, shape))
     for la in layers_of(model, shape):
         for a in range(1, la.c_in + 1):
             for b in range(1, la.c_out + 1):
