@@ -323,13 +323,14 @@ def profile_nodes(path: Path, on: str, runs: int = RUNS) -> list[tuple[str, bool
     model = onnx.load(str(path), load_external_data=False)
     feeds = {i.name: rng.standard_normal([1, *[d.dim_value for d in i.type.tensor_type.shape.dim[1:]]])
              .astype(np.float32) for i in model.graph.input}
-    per_node: dict[str, list[float]] = {}
-    order: list[tuple[str, bool]] = []
+    order: dict[str, bool] = {}  # node -> is a Conv/Gemm, in execution order
+    per_run: list[dict[str, float]] = []  # one dict per timed run: node -> milliseconds (summed within the run)
 
-    def record(node: str, is_layer: bool, ms: float) -> None:
-        if node not in per_node:
-            order.append((node, is_layer))
-        per_node.setdefault(node, []).append(ms)
+    def record(run: int, node: str, is_layer: bool, ms: float) -> None:
+        order.setdefault(node, is_layer)
+        while len(per_run) <= run:
+            per_run.append({})
+        per_run[run][node] = per_run[run].get(node, 0.0) + ms
 
     if name == "ort":
         import onnxruntime as ort
@@ -344,14 +345,14 @@ def profile_nodes(path: Path, on: str, runs: int = RUNS) -> list[tuple[str, bool
             for _ in range(WARMUP + runs):
                 session.run(None, feeds)
             events = json.loads(Path(session.end_profiling()).read_text())
-        seen: dict[str, int] = {}
+        spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in events if e.get("name") == "model_run")
         for e in events:
             if e.get("cat") != "Node" or not e.get("name", "").endswith("_kernel_time"):
                 continue
-            node = e["name"][: -len("_kernel_time")]
-            seen[node] = seen.get(node, 0) + 1
-            if seen[node] > WARMUP:
-                record(node, e.get("args", {}).get("op_name") in LAYER_OPS["ort"], e["dur"] / 1e3)
+            run = next((i for i, (t0, t1) in enumerate(spans) if t0 <= e["ts"] <= t1), None)
+            if run is not None and run >= WARMUP:
+                record(run - WARMUP, e["name"][: -len("_kernel_time")],
+                       e.get("args", {}).get("op_name") in LAYER_OPS["ort"], e["dur"] / 1e3)
     else:
         import openvino as ov
 
@@ -365,9 +366,10 @@ def profile_nodes(path: Path, on: str, runs: int = RUNS) -> list[tuple[str, bool
             if i >= WARMUP:
                 for info in request.get_profiling_info():
                     if info.status == info.Status.EXECUTED:
-                        record(info.node_name, info.node_type in LAYER_OPS["openvino"],
+                        record(i - WARMUP, info.node_name, info.node_type in LAYER_OPS["openvino"],
                                info.real_time.total_seconds() * 1e3)
-    return [(n, is_layer, per_node[n]) for n, is_layer in order]
+    per_node = {n: [r.get(n, 0.0) for r in per_run] for n in order}  # a node a run skipped took no time in it
+    return [(n, is_layer, per_node[n]) for n, is_layer in order.items()]
 
 
 def _is_ref(node: str) -> bool:

@@ -34,9 +34,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     t.add_argument("--target-params", type=float, default=None, help="fraction of parameters to keep")
     t.add_argument("--per-step", type=int, default=None, help="remove this many filters per step (the seed pipeline)")
     t.add_argument("--target-speedup", type=float, default=None, metavar="S",
-                   help="prune until the model is predicted S times faster on --on (measured after), e.g. 3")
+                   help="prune until the model is S times faster on --on: the latency table picks the channels, "
+                        "each step's plan is timed on the runtime, e.g. 3")
     t.add_argument("--target-latency", type=float, default=None, metavar="MS",
-                   help="prune until the model is predicted to run in MS milliseconds on --on")
+                   help="prune until the model runs in MS milliseconds on --on (the base is timed once)")
     t.add_argument("--on", default=None, metavar="RUNTIME:THREADS",
                    help="the runtime a speedup or latency target is for: ort:N or openvino:N (e.g. ort:2)")
     t.add_argument("--latency-cache", default=None, metavar="DIR",
