@@ -528,9 +528,3 @@ def _calibrate(table: LatencyTable, model: nn.Module, shape: tuple[int, ...], on
             fit.append({"fraction": f, "network_units": total, "layers_units": inside, "rest_units": total - inside,
                         "unit_ms": units[-1], "weight_bytes": wbytes})
     return {"network": net, "rest": sorted(rest), "unit_ms": float(np.median(units)), "fit": fit}
-
-
-def table_summary(table: LatencyTable) -> dict[str, Any]:
-    """Points per geometry and the fitted terms (for logs and reports)."""
-    return {"runtime": table.runtime, "points": sum(map(len, table.points.values())), "geometries": len(table.points),
-            "unit_ms": table.unit_ms, "rest": table.rest, "machine": table.machine}
