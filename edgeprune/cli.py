@@ -51,8 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=module.HELP, description=module.HELP, epilog=getattr(module, "EXAMPLES", None),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(p)
-        p.set_defaults(_run=module.run, _out_folder=getattr(module, "out_folder", _out_folder))
+        p.set_defaults(_run=module.run, _out_folder=getattr(module, "out_folder", _out_folder), _parser=p)
     return parser
+
+
+def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Parameter name -> what the user typed for it: ``claim_on`` -> ``--claim-on``, a positional -> its METAVAR."""
+    names = {}
+    for action in parser._actions:
+        if action.dest in (argparse.SUPPRESS, "help"):
+            continue
+        if action.option_strings:
+            names[action.dest] = max(action.option_strings, key=len)
+        else:
+            names[action.dest] = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+    return names
 
 
 def _out_folder(args: argparse.Namespace) -> str | None:
@@ -77,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         with locked_folder(folder) if folder else contextlib.nullcontext():  # one run per --out folder at a time
             return int(args._run(args) or 0)
     except EdgepruneError as e:
-        print(f"edgeprune {args.command}: error: {e.message}", file=sys.stderr)
-        if e.hint:
-            print(f"  hint: {e.hint}", file=sys.stderr)
+        message, hint = e.in_terms_of(flag_names(args._parser))  # the library names parameters, the user typed flags
+        print(f"edgeprune {args.command}: error: {message}", file=sys.stderr)
+        if hint:
+            print(f"  hint: {hint}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"edgeprune {args.command}: interrupted; finished artifacts are intact, run the same command to resume",

@@ -1,20 +1,39 @@
-"""Typed errors for user mistakes: the CLI prints them as one line plus a hint, never a traceback."""
+"""Typed errors for user mistakes: the CLI prints them as one line plus a hint, never a traceback.
+
+A library error speaks of the parameters its caller passed (``claim_on names an unknown backend``)
+and lists them in ``params``; the CLI, whose user passed flags, shows the same error with each of
+those names replaced by its flag (``--claim-on names an unknown backend``): see :meth:`in_terms_of`.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
+
 
 class EdgepruneError(Exception):
-    """A problem the user can fix; ``hint`` says how."""
+    """A problem the user can fix; ``hint`` says how; ``params`` are the parameter names it speaks of."""
 
     exit_code = 2
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, params: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.params = tuple(params)
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
+
+    def in_terms_of(self, names: Mapping[str, str]) -> tuple[str, str | None]:
+        """(message, hint) with each of ``params`` that ``names`` maps (``claim_on`` -> ``--claim-on``) renamed."""
+        message, hint = self.message, self.hint
+        for param in self.params:
+            if param in names:
+                word = re.compile(rf"(?<![\w-]){re.escape(param)}(?![\w-])")
+                message = word.sub(names[param], message)
+                hint = word.sub(names[param], hint) if hint else hint
+        return message, hint
 
 
 class ConfigError(EdgepruneError):

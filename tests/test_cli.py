@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 import edgeprune as ep
@@ -125,3 +126,25 @@ def test_freeze_features_trains_only_the_classifier(tmp_path):
     assert features and head
     assert all(torch.equal(before[k], after[k]) for k in features)  # BN statistics included: frozen means eval mode
     assert any(not torch.equal(before[k], after[k]) for k in head)
+
+
+def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path, capsys):
+    """The API user passed ``claim_on`` and reads claim_on; the CLI user typed --claim-on and reads that."""
+    from edgeprune.bench.claims import parse_claim_on
+    from edgeprune.cli import main
+    from edgeprune.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        parse_claim_on("nosuch")
+    assert e.value.message.startswith("claim_on names an unknown backend 'nosuch'") and "--" not in e.value.message
+    assert main(["bench", str(tmp_path / "b.onnx"), "--baseline", str(tmp_path / "a.onnx"), "--claim", "2",
+                 "--claim-on", "nosuch", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "error: --claim-on names an unknown backend 'nosuch'" in err, err
+
+
+def test_in_terms_of_renames_whole_words_only():
+    from edgeprune.errors import ConfigError
+
+    e = ConfigError("out is a file; out_dir and layout stay", hint="pass another out", params=("out", "absent"))
+    assert e.in_terms_of({"out": "--out"}) == ("--out is a file; out_dir and layout stay", "pass another --out")

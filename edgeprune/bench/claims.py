@@ -45,9 +45,11 @@ def parse_claim_on(spec: str | Sequence[str] | None) -> list[tuple[str, str | No
             continue
         backend, _, profile = item.partition(":")
         if not backend:
-            raise ConfigError(f"bad --claim-on item {item!r}", hint="use BACKEND or BACKEND:PROFILE, e.g. ort,openvino:lowpower")
+            raise ConfigError(f"bad claim_on item {item!r}", hint="use BACKEND or BACKEND:PROFILE, e.g. ort,openvino:lowpower",
+                              params=("claim_on",))
         if backend != "*" and backend not in known:
-            raise ConfigError(f"--claim-on names an unknown backend {backend!r}", hint=f"one of {', '.join(known)} or *")
+            raise ConfigError(f"claim_on names an unknown backend {backend!r}", hint=f"one of {', '.join(known)} or *",
+                              params=("claim_on",))
         out.append((backend, profile or None))
     return out
 
