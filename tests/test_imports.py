@@ -3,7 +3,7 @@
 Every module of the package is parsed with ``ast`` (nothing is imported, so the test is instant and
 sees lazy imports inside functions too). A module may import its own layer and the layers below it;
 bench and deploy sit side by side above export and import neither each other; the base layer
-(``edgeprune.runtime``, errors, fileio, ui, accuracy) is usable by all and imports no layer above it.
+(``edgeprune.runtime``, errors, fileio, ui, accuracy, run) is usable by all and imports no layer above it.
 ``edgeprune.runtime`` imports neither torch nor anything of edgeprune but itself and errors.py.
 """
 
@@ -23,6 +23,7 @@ RANK = {"base": 0, "data": 1, "train": 2, "prune": 3, "export": 4, "bench": 5, "
 # Module (dotted, below edgeprune) or package prefix -> layer; the longest matching prefix wins.
 LAYERS = {
     "runtime": "base", "errors": "base", "fileio": "base", "ui": "base",
+    "run": "base",  # the run directory: manifest, stage executor and the layout the report reads by
     "accuracy": "base",  # confidence intervals of accuracies (numpy/scipy), used by bench and report
     "devices": "train",  # torch device selection (cpu/cuda/auto)
     "data": "data",
@@ -32,7 +33,7 @@ LAYERS = {
     "bench": "bench",
     "deploy": "deploy",
     "report": "report",
-    "recipe": "pipeline", "run": "pipeline", "pipeline": "pipeline",
+    "recipe": "pipeline", "pipeline": "pipeline",
     "api": "cli", "cli": "cli", "commands": "cli", "__init__": "cli", "__main__": "cli",
 }
 

@@ -21,6 +21,7 @@ from edgeprune.report.tables import (
     ranking_lines,
     recommendation_lines,
 )
+from edgeprune.run import Layout
 
 FIGURES = {
     "loss": "loss.png",
@@ -37,11 +38,11 @@ def _onnx_bytes(root: Path, names: list[str]) -> dict[str, int]:
     out = {}
     for name in names:
         for fname in ("model.sim.onnx", "model.onnx"):
-            p = root / "export" / name / fname
+            p = Layout(root).export_dir(name) / fname
             if p.exists():
                 out[name] = p.stat().st_size
                 break
-        q = root / "export" / name / "model.int8.onnx"
+        q = Layout(root).export_dir(name) / "model.int8.onnx"
         if q.exists():
             out[name + INT8_SUFFIX] = q.stat().st_size
     return out
@@ -50,7 +51,7 @@ def _onnx_bytes(root: Path, names: list[str]) -> dict[str, int]:
 def _histories(root: Path, names: list[str]) -> dict[str, dict[str, Any]]:
     out = {}
     for name in names:
-        p = root / "models" / name / "history.json"
+        p = Layout(root).model_dir(name) / "history.json"
         if p.exists():
             h = read_json(p)
             if h.get("epochs"):
@@ -200,7 +201,7 @@ def _latency_targets(root: Path, recipe) -> list[str]:
     """One table row per speedup-targeted variant, from its prune.json."""
     rows = []
     for v in recipe.variants:
-        p = root / "models" / v.name / "prune.json"
+        p = Layout(root).model_dir(v.name) / "prune.json"
         if v.on is None or not p.exists():
             continue
         r = read_json(p)

@@ -18,6 +18,7 @@ from edgeprune.report.accuracy import (
     vs_text,
     within_noise_of_random,
 )
+from edgeprune.run import Layout
 
 CPU_BACKENDS = ("torch", "ort", "openvino")
 BACKEND_NAMES = {"ort": "onnxruntime", "openvino": "OpenVINO", "torch": "PyTorch", "web": "onnxruntime-web"}
@@ -77,11 +78,11 @@ def threads(row: dict[str, Any]) -> int | None:
 # ---------------------------------------------------------------- loading
 def load_bench(run_root: Path) -> dict[str, Any]:
     """bench.json of the run, each row labelled with its model's name (``labels.json``: path -> name)."""
-    p = run_root / "bench" / "bench.json"
+    p = Layout(run_root).bench_dir() / "bench.json"
     if not p.exists():
         return {"rows": [], "env": {}}
     data = read_json(p)
-    lp = run_root / "bench" / "labels.json"
+    lp = Layout(run_root).bench_dir() / "labels.json"
     labels = read_json(lp) if lp.exists() else {}
     data["rows"] = [{**r, "label": labels.get(r.get("model"), r.get("variant"))} for r in data.get("rows", [])]
     return data
@@ -96,18 +97,18 @@ def load_evals(run_root: Path, names: list[str], seeds: list[int] | None = None)
     out: dict[str, dict[str, Any]] = {}
     seeds = seeds or []
     for name in names:
-        p = run_root / "models" / name / "eval.json"
+        p = Layout(run_root).model_dir(name) / "eval.json"
         if p.exists():
             out[name] = read_json(p)
         if name in out and len(seeds) > 1:
             per_seed = {seeds[0]: out[name]}
             for s in seeds[1:]:
-                q = run_root / "seeds" / f"seed-{s}" / name / "eval.json"
+                q = Layout(run_root).model_dir(name, s) / "eval.json"
                 if q.exists():
                     per_seed[s] = read_json(q)
             out[name]["seed_evals"] = per_seed
             out[name]["accuracy_mean"] = sum(e["accuracy"] for e in per_seed.values()) / len(per_seed)
-        e = run_root / "export" / name / "export.json"
+        e = Layout(run_root).export_dir(name) / "export.json"
         if name in out and e.exists():
             info = read_json(e)
             acc = int8_accuracy(info)

@@ -121,15 +121,16 @@ def test_ctrl_c_that_a_library_turns_into_its_own_error_is_still_an_interrupt(ti
     """safetensors or torch can surface a SIGINT as their own exception: the run still stops as interrupted."""
     import pytest
 
-    import edgeprune.pipeline as pipeline
+    import edgeprune.run
     from edgeprune.pipeline import Pipeline
+    from edgeprune.pipeline.stages import models
     from edgeprune.recipe import load_recipe
 
-    def train_then_ctrl_c(self, seed=None):
-        pipeline._SIGINT.seen = True  # what the SIGINT handler records (no real signal inside pytest's process)
+    def train_then_ctrl_c(pipe, seed=None):
+        edgeprune.run.SIGINT.seen = True  # what the SIGINT handler records (no real signal inside pytest's process)
         raise RuntimeError("could not determine the shape of object type 'torch.storage.UntypedStorage'")
 
-    monkeypatch.setattr(Pipeline, "_stage_train", train_then_ctrl_c)
+    monkeypatch.setattr(models, "train", train_then_ctrl_c)
     pipe = Pipeline(load_recipe(tiny_recipe), tmp_path / "run")
     before = signal.getsignal(signal.SIGINT)  # Python's default, or SIG_IGN in a job started in the background
     with pytest.raises(KeyboardInterrupt):
