@@ -132,3 +132,9 @@ def test_ssh_options_travel_with_each_bench_and_never_leak(vgg_pair_onnx, tmp_pa
     assert [r.runtime["env"]["cpus"] for r in (*one.rows, *two.rows)] == ["2", None]
     (row,) = three.rows  # the third bench named no board: it is not handed the earlier ones'
     assert not row.ok and "no device given" in row.reason and len(_FakeBoard.seen) == 2
+
+
+def test_a_parameter_name_inside_a_path_is_not_renamed():
+    """A run's checkpoints live under models/: the CLI renames the parameter, never a folder of the path."""
+    e = ConfigError("models /runs/x/models/A/model.safetensors: file not found", params=("models",))
+    assert e.in_terms_of({"models": "MODEL"})[0] == "MODEL /runs/x/models/A/model.safetensors: file not found"
