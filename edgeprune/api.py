@@ -34,6 +34,7 @@ from edgeprune.train import TrainConfig
 from edgeprune.train_run import create_model, evaluate, fit
 
 if TYPE_CHECKING:
+    from edgeprune.bench.config import BenchConfig
     from edgeprune.bench.rows import BenchReport
 
 # Verbs whose natural name is a stage package (export, bench, deploy, train) carry a suffix so that
@@ -87,11 +88,30 @@ def export_model(model: nn.Module | str | os.PathLike[str], out: str | os.PathLi
     return _export(model, out, **kwargs)
 
 
-def benchmark(models: list[str | os.PathLike[str]], **kwargs: Any) -> BenchReport:
-    """Benchmark models on CPU backends (and browsers/devices), with speedups against a baseline."""
+def benchmark(models: nn.Module | str | os.PathLike[str] | list[nn.Module | str | os.PathLike[str]],
+              config: BenchConfig | None = None, **kwargs: Any) -> BenchReport:
+    """Benchmark models (modules or files) on CPU backends (and browsers/devices), with speedups against a baseline.
+
+    ``config`` is a :class:`edgeprune.bench.config.BenchConfig`; keyword arguments are its fields and those of
+    :func:`edgeprune.bench.bench` (``baseline``, ``exports``, ``data``, ``out``). A module, as a model or as
+    ``baseline``, is saved to a temporary checkpoint first (rows then name that file).
+    """
+    import tempfile
+
     from edgeprune.bench import bench as _bench
 
-    return _bench(models, **kwargs)
+    items = list(models) if isinstance(models, (list, tuple)) else [models]
+    with tempfile.TemporaryDirectory(prefix="edgeprune-benchmark-") as tmp:
+        def path_of(m: Any, tag: str) -> Any:
+            if not isinstance(m, nn.Module):
+                return m
+            folder = Path(tmp) / f"{spec_of(m).name}-{tag}"  # the rows' variant: "vgg11_bn-0/model"
+            folder.mkdir()
+            return save_checkpoint(m, folder / "model.safetensors")
+
+        if isinstance(kwargs.get("baseline"), nn.Module):
+            kwargs["baseline"] = path_of(kwargs["baseline"], "base")
+        return _bench([path_of(m, str(i)) for i, m in enumerate(items)], config, **kwargs)
 
 
 def deploy_model(kind: str, model: str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> Path:

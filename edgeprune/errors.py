@@ -30,7 +30,7 @@ class EdgepruneError(Exception):
         message, hint = self.message, self.hint
         for param in self.params:
             if param in names:
-                word = re.compile(rf"(?<![\w-]){re.escape(param)}(?![\w-])")
+                word = re.compile(rf"(?<![\w/.-]){re.escape(param)}(?![\w/-])")  # not inside a path
                 message = word.sub(names[param], message)
                 hint = word.sub(names[param], hint) if hint else hint
         return message, hint

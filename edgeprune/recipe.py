@@ -17,11 +17,13 @@ from typing import Any
 
 import tomllib
 
+from edgeprune.bench.claims import ClaimConfig
+from edgeprune.bench.config import BenchConfig
+from edgeprune.bench.profiles import PROFILES
 from edgeprune.errors import ConfigError
 from edgeprune.train import TrainConfig
 
 TARGET_KEYS = ("target_macs", "target_params", "ratio", "target_speedup")
-PROFILES = ("desktop", "lowpower")
 INT8_CHOICES = ("best", "all", "none")
 
 
@@ -273,38 +275,22 @@ class ExportSection:
 
 
 @dataclass
-class BenchSection:
-    """The bench matrix: backends x profiles (x threads), which variants, the timing preset."""
+class BenchSection(BenchConfig):
+    """The bench matrix: :class:`BenchConfig`'s fields (the claim is ``[claim]``), which variants, INT8, optional backends."""
 
-    backends: list[str] = field(default_factory=lambda: ["torch", "ort", "openvino"])
-    profiles: list[str] = field(default_factory=lambda: list(PROFILES))
-    threads: list[int] | None = None
-    preset: str = "quick"
-    min_time_s: float | None = None
-    max_time_s: float | None = None
-    batch: int = 1
+    HIDDEN = ("claim", "device", "ssh", "web")  # the claim is [claim]'s; remote backends are not run by recipes
+    profiles: list[str] = field(default_factory=lambda: list(PROFILES))  # every profile, where BenchConfig has desktop
     variants: str | list[str] = "all"
     int8: bool = True
-    memory: bool = True
     optional: list[str] = field(default_factory=lambda: ["web"])
 
     def __post_init__(self) -> None:
-        self.backends = _str_list(self.backends, "backends")
+        self.backends = _str_list(self.backends, "backends")  # TOML gives lists; BenchConfig also takes "a,b"
         self.profiles = _str_list(self.profiles, "profiles")
+        super().__post_init__()
         self.optional = _str_list(self.optional, "optional")
-        if not self.backends:
-            raise ConfigError("backends must name at least one backend", hint="e.g. [\"ort\"]")
-        if self.threads is not None and (not isinstance(self.threads, list) or not all(
-                isinstance(t, int) and not isinstance(t, bool) and t >= 1 for t in self.threads)):
-            raise ConfigError(f"threads = {self.threads!r}: must be a list of integers >= 1")
-        if self.preset not in ("quick", "full"):
-            raise ConfigError(f"preset = {self.preset!r}: must be quick or full")
-        if not isinstance(self.batch, int) or self.batch < 1:
-            raise ConfigError(f"batch = {self.batch!r}: must be an integer >= 1")
-        for key in ("min_time_s", "max_time_s"):
-            value = getattr(self, key)
-            if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-                raise ConfigError(f"{key} = {value!r}: must be > 0 seconds (overrides the preset's)")
+        if self.optional:
+            BenchConfig(backends=self.optional)  # an unknown name is refused like one in backends
         if isinstance(self.variants, str):
             if self.variants != "all":
                 raise ConfigError(f"variants = {self.variants!r}: must be \"all\" or a list of variant names")
@@ -313,23 +299,23 @@ class BenchSection:
 
 
 @dataclass
-class ClaimSection:
-    """The claim to check: ``speedup`` x faster, at most ``max_accuracy_drop`` points less accurate."""
+class ClaimSection(ClaimConfig):
+    """The claim the report checks: :class:`ClaimConfig` (``speedup`` x faster on every ``on`` target, its fastest
+    thread count), with at most ``max_accuracy_drop`` points less accuracy."""
 
-    speedup: float = 3.0
-    max_accuracy_drop: float = 1.5
     on: list[str] = field(default_factory=lambda: ["ort:lowpower", "fastest:desktop"])
+    thread_choice: str = "fastest"
+    max_accuracy_drop: float = 1.5
 
     def __post_init__(self) -> None:
-        if not isinstance(self.speedup, (int, float)) or self.speedup <= 0:
-            raise ConfigError(f"speedup = {self.speedup!r}: must be > 0, e.g. 3.0")
-        if not isinstance(self.max_accuracy_drop, (int, float)) or self.max_accuracy_drop < 0:
-            raise ConfigError(f"max_accuracy_drop = {self.max_accuracy_drop!r}: must be >= 0 (accuracy points)")
         self.on = _str_list(self.on, "on")
-        for item in self.on:
+        for item in self.on:  # the report states one verdict per runtime and profile
             backend, _, profile = item.partition(":")
             if not backend or not profile:
                 raise ConfigError(f"on: {item!r} must read BACKEND:PROFILE", hint="e.g. ort:lowpower or fastest:desktop")
+        super().__post_init__()
+        if not isinstance(self.max_accuracy_drop, (int, float)) or self.max_accuracy_drop < 0:
+            raise ConfigError(f"max_accuracy_drop = {self.max_accuracy_drop!r}: must be >= 0 (accuracy points)")
 
     def pairs(self) -> list[tuple[str, str]]:
         """(backend, profile) pairs the claim covers; backend ``fastest`` picks the fastest runtime."""

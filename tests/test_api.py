@@ -19,3 +19,21 @@ def test_the_docstring_example_runs(tmp_path, monkeypatch, capsys):
     row = namespace["report"].rows[-1]
     assert row.role == "candidate" and row.ok
     assert row.sha256 == verified_files(tmp_path / "runs/api/obd/export")["onnx"]["sha256"]  # the verified file
+
+
+def test_benchmark_takes_modules_as_well_as_paths(tmp_path):
+    """A module (as a model or as the baseline) is measured from a temporary checkpoint; a config object works too."""
+    import edgeprune as ep
+    from edgeprune.bench.config import BenchConfig
+    from edgeprune.runtime.timing import Preset
+
+    base = ep.create_model("vgg11_bn", num_classes=10, in_channels=1, input_size=32, width=0.25)
+    small = ep.create_model("vgg11_bn", num_classes=10, in_channels=1, input_size=32, width=0.125)
+    path = ep.save(small, tmp_path / "small.safetensors")
+    tiny = Preset("tiny", warmup_runs=1, warmup_s=0.0, min_runs=4, min_rounds=2, min_time_s=0.0, max_time_s=2.0)
+    config = BenchConfig(backends=["ort"], profiles=["lowpower"], preset=tiny, memory=False)
+    report = ep.benchmark([small, path], config, baseline=base)
+    assert [(r.variant, r.role, r.ok) for r in report.rows] == [
+        ("vgg11_bn-base/model", "baseline", True), ("vgg11_bn-0/model", "candidate", True), ("small", "candidate", True)]
+    assert report.rows[1].sha256 == report.rows[2].sha256  # the module and its saved file are the same network
+    assert report.to_dict()["rows"][2]["model"] == str(path)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -13,12 +11,13 @@ from typing import Any
 
 from edgeprune.bench.artifacts import InputProblem, Source, artifact_bytes, artifact_for, inspect_model
 from edgeprune.bench.backends import Artifact, Backend, get_backend
-from edgeprune.bench.claims import check_claims, parse_claim_on
+from edgeprune.bench.claims import check_claims
+from edgeprune.bench.config import BenchConfig
 from edgeprune.bench.profiles import Profile, get_profile, pinned
 from edgeprune.bench.rows import BenchReport, BenchRow
 from edgeprune.bench.stats import speedup, summarize
 from edgeprune.errors import ConfigError, first_line
-from edgeprune.runtime.timing import PRESETS, Preset, RawResult, measure_interleaved
+from edgeprune.runtime.timing import RawResult, measure_interleaved
 from edgeprune.ui import log
 
 __all__ = ["bench"]
@@ -26,47 +25,47 @@ __all__ = ["bench"]
 PathLike = str | os.PathLike[str]
 
 
-def bench(models: Sequence[PathLike] | PathLike, *, baseline: PathLike | None = None,
-          backends: Sequence[str] | str = ("torch", "ort", "openvino"), profiles: Sequence[str] | str = ("desktop",),
-          threads: Sequence[int] | int | None = None, batch: int = 1, preset: str | Preset = "quick",
-          claim: float | None = None, claim_on: str | Sequence[str] | None = None, data: Any = None,
-          out: PathLike | None = None, device: Any = None, memory: bool = True,
-          exports: dict[PathLike, PathLike] | None = None) -> BenchReport:
+def bench(models: Sequence[PathLike] | PathLike, config: BenchConfig | None = None, *, baseline: PathLike | None = None,
+          exports: dict[PathLike, PathLike] | None = None, data: Any = None, out: PathLike | None = None,
+          **options: Any) -> BenchReport:
     """Measure every model on every backend/profile/threads cell; speedups against ``baseline``; write reports to ``out``.
 
+    ``config`` says what to measure and how; keyword ``options`` are its fields (``backends="ort"``,
+    ``threads=[1, 2]``, ``claim=2.0, claim_on="ort"``, ...) applied over it, the call form that predates it.
     ``exports`` maps a checkpoint to the folder ``edgeprune export`` wrote for it: its parity-checked ONNX
     and IR files are measured instead of fresh conversions (each row records the sha256 of what it ran).
     """
     from edgeprune import ui
     from edgeprune.bench.env import collect_env
 
-    cfg = _Settings.build(models, baseline, backends, profiles, threads, batch, preset, claim, claim_on)
-    _check_device(device, cfg.backends)
+    cfg = BenchConfig.build(config, **options)
+    paths, has_base = _paths(models, baseline)
+    _check_claim(cfg, paths, has_base)
     out_dir = Path(out) if out is not None else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out {out_dir} is an existing file, not a folder", hint="pass a folder for the reports")
-    sources = [inspect_model(p) for p in cfg.paths]
-    _check_sources(sources, cfg.baseline)  # unreadable or incomparable models are refused before any timing
+        raise ConfigError(f"out {out_dir} is an existing file, not a folder", hint="pass a folder for the reports",
+                          params=("out",))
+    sources = [inspect_model(p) for p in paths]
+    _check_sources(sources, has_base)  # unreadable or incomparable models are refused before any timing
     test_data = _test_data(data, sources) if data is not None else None
     env = collect_env()  # before measuring: the load average then is part of the header
     tmp = None if out_dir else tempfile.TemporaryDirectory(prefix="edgeprune-bench-")
     cache = (out_dir or Path(tmp.name)) / "cache"
     try:
         _attach_exports(sources, exports or {})
-        base_src = sources[0] if cfg.baseline else None
+        base_src = sources[0] if has_base else None
         cells = _cells(cfg)
         rows: list[BenchRow] = []
         for name, prof, t in ui.track(cells, "bench", total=len(cells)):
-            rows += _cell(get_backend(name), prof, t, sources, base_src, cfg, cache, device)
-        if memory:
+            rows += _cell(get_backend(name), prof, t, sources, base_src, cfg, cache)
+        if cfg.memory:
             _fill_memory(rows, sources, cache)
         if test_data is not None:
             _fill_accuracy(rows, sources, cache, test_data)
-        settings = {**cfg.to_dict(), "out": str(out_dir) if out_dir else None}
         env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-        report = BenchReport(rows=rows, env=env, settings=settings)
+        report = BenchReport(rows=rows, env=env, settings=_settings(cfg, paths, has_base, out_dir))
         if cfg.claim is not None:
-            report.claims = check_claims(rows, cfg.claim, cfg.claim_on)
+            report.claims = check_claims(rows, cfg.claim)
         if out_dir:
             from edgeprune.bench.report import write_reports
 
@@ -77,17 +76,39 @@ def bench(models: Sequence[PathLike] | PathLike, *, baseline: PathLike | None = 
             tmp.cleanup()
 
 
-def _check_device(device: Any, backends: list[str]) -> None:
-    """Refuse ``--device`` without a backend that runs elsewhere, and a device URL that does not parse."""
-    if device is None:
-        return
-    if all(get_backend(n).in_process for n in backends):
-        raise ConfigError(f"--device {device} needs a backend that runs on it (--backends ssh)",
-                          hint="e.g. --backends ssh --device ssh://pi@board")
-    if "ssh" in backends:
-        from edgeprune.runtime.device.remote import SshOptions
+def _paths(models: Sequence[PathLike] | PathLike, baseline: PathLike | None) -> tuple[list[Path], bool]:
+    """The models to measure, the baseline first (once) when there is one."""
+    models = [models] if isinstance(models, (str, os.PathLike)) else list(models)
+    paths = [Path(m) for m in models]
+    if baseline is not None:
+        b = Path(baseline)
+        paths = [b] + [p for p in paths if p.resolve() != b.resolve()]
+    if not paths:
+        raise ConfigError("no model to benchmark", hint="pass one or more .safetensors, .onnx or .xml files",
+                          params=("models",))
+    return paths, baseline is not None
 
-        SshOptions.parse(device)  # a bad URL or option is refused now, not as a ❌ row after the local work
+
+def _check_claim(cfg: BenchConfig, paths: list[Path], has_base: bool) -> None:
+    """A speedup claim compares candidates with a baseline: both must be there."""
+    if cfg.claim is None:
+        return
+    if not has_base:
+        raise ConfigError("claim needs baseline", hint="name the unpruned model as baseline", params=("claim", "baseline"))
+    if len(paths) < 2:
+        raise ConfigError("claim needs a candidate in models besides baseline",
+                          hint="e.g. bench base.onnx pruned.onnx --baseline base.onnx --claim 2",
+                          params=("claim", "models", "baseline"))
+
+
+def _settings(cfg: BenchConfig, paths: list[Path], has_base: bool, out_dir: Path | None) -> dict[str, Any]:
+    """bench.json's settings: the models and the config as measured (the preset resolved)."""
+    claim = cfg.claim
+    return {"models": [str(p) for p in paths], "baseline": str(paths[0]) if has_base else None,
+            "backends": cfg.backends, "profiles": cfg.profiles, "threads": cfg.threads, "batch": cfg.batch,
+            "preset": cfg.timing().to_dict(), "claim": claim.speedup if claim else None,
+            "claim_on": list(claim.on) if claim else [], "memory": cfg.memory, "device": cfg.device,
+            "out": str(out_dir) if out_dir else None}
 
 
 def _shape(dims: Sequence[int | None] | None) -> str:
@@ -100,9 +121,10 @@ def _check_sources(sources: list[Source], has_baseline: bool) -> None:
 
     for i, src in enumerate(sources):
         if src.problem:
-            flag = "--baseline" if has_baseline and i == 0 else "MODEL"
-            raise ModelError(f"{flag} {src.path}: {src.problem}",
-                             hint="pass an edgeprune checkpoint (.safetensors), an ONNX file or an OpenVINO .xml")
+            param = "baseline" if has_baseline and i == 0 else "models"
+            raise ModelError(f"{param} {src.path}: {src.problem}",
+                             hint="pass an edgeprune checkpoint (.safetensors), an ONNX file or an OpenVINO .xml",
+                             params=(param,))
     if not has_baseline:
         return
     base = sources[0]
@@ -118,8 +140,9 @@ def _check_sources(sources: list[Source], has_baseline: bool) -> None:
         elif src.labels and base.labels and src.labels != base.labels:
             what = f"labels {_labels(src.labels)} vs the baseline's {_labels(base.labels)}"
         if what:
-            raise ModelError(f"MODEL {src.path} is not comparable with --baseline {base.path}: {what}",
-                             hint="a speedup compares two versions of one model (same input, same classes)")
+            raise ModelError(f"models {src.path} is not comparable with the baseline {base.path}: {what}",
+                             hint="a speedup compares two versions of one model (same input, same classes)",
+                             params=("models",))
 
 
 def _labels(labels: list[str]) -> str:
@@ -142,92 +165,32 @@ def _test_data(data: Any, sources: list[Source]) -> tuple[Any, Any]:
     name = getattr(data, "name", "the data")
     for src in sources:
         if src.input_shape and tuple(src.input_shape) != tuple(xs.shape[1:]):
-            raise ModelError(f"--data {name} gives inputs {_shape(xs.shape[1:])} but MODEL {src.path} takes "
-                             f"{_shape(src.input_shape)}", hint="bench models of one input shape with --data")
+            raise ModelError(f"data {name} gives inputs {_shape(xs.shape[1:])} but models {src.path} takes "
+                             f"{_shape(src.input_shape)}", hint="bench models of one input shape with data",
+                             params=("data", "models"))
         width = src.output_shape[-1] if src.output_shape else None
         if width is not None and width != classes:
-            raise ModelError(f"--data {name} has {classes} classes but MODEL {src.path} has {width} outputs",
-                             hint="accuracy needs a model trained on that dataset")
+            raise ModelError(f"data {name} has {classes} classes but models {src.path} has {width} outputs",
+                             hint="accuracy needs a model trained on that dataset", params=("data", "models"))
     return xs, ys
 
 
-@dataclasses.dataclass
-class _Settings:
-    paths: list[Path]
-    baseline: bool
-    backends: list[str]
-    profiles: list[Profile]
-    threads: list[int] | None
-    batch: int
-    preset: Preset
-    claim: float | None
-    claim_on: list[tuple[str, str | None]]
-
-    @classmethod
-    def build(cls, models, baseline, backends, profiles, threads, batch, preset, claim, claim_on) -> _Settings:
-        models = [models] if isinstance(models, (str, os.PathLike)) else list(models)
-        paths = [Path(m) for m in models]
-        if baseline is not None:
-            b = Path(baseline)
-            paths = [b] + [p for p in paths if p.resolve() != b.resolve()]
-        if not paths:
-            raise ConfigError("no model to benchmark", hint="pass one or more .safetensors, .onnx or .xml files")
-        names = _split(backends)
-        if not names:
-            raise ConfigError(f"--backends names no backend: {backends!r}", hint="e.g. --backends ort,openvino")
-        for n in names:
-            get_backend(n)  # unknown names are a user error, raised now
-        profs = [get_profile(p) for p in _split(profiles)]
-        if not profs:
-            raise ConfigError(f"--profile names no profile: {profiles!r}", hint="e.g. --profile desktop,lowpower")
-        if isinstance(threads, int):
-            threads = [threads]
-        if threads is not None and (not threads or any(isinstance(t, bool) or int(t) < 1 for t in threads)):
-            raise ConfigError(f"--threads must be positive integers, got {threads}", hint="e.g. --threads 1,2")
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-            raise ConfigError(f"--batch must be an integer >= 1, got {batch!r}")
-        if isinstance(preset, str):
-            if preset not in PRESETS:
-                raise ConfigError(f"unknown preset {preset!r}", hint=f"choose from: {', '.join(PRESETS)}")
-            preset = PRESETS[preset]
-        if claim is not None and (not isinstance(claim, (int, float)) or not math.isfinite(claim) or claim <= 0):
-            raise ConfigError(f"--claim must be a positive, finite speedup, got {claim}", hint="e.g. --claim 2.0")
-        if claim is not None and baseline is None:
-            raise ConfigError("--claim needs --baseline", hint="name the unpruned model with --baseline MODEL")
-        if claim is None and claim_on:
-            raise ConfigError("--claim-on needs --claim", hint="e.g. --claim 2.0 --claim-on ort")
-        if claim is not None and len(paths) < 2:
-            raise ConfigError("--claim needs a candidate MODEL besides --baseline",
-                              hint="e.g. bench base.onnx pruned.onnx --baseline base.onnx --claim 2")
-        scope = parse_claim_on(claim_on)
-        unmatched = [b for b, _ in scope if b != "*" and b not in names]
-        if unmatched:
-            raise ConfigError(f"--claim-on {unmatched[0]!r} is not among the benched --backends {','.join(names)}",
-                              hint="a claim is checked on rows this bench measures")
-        return cls(paths, baseline is not None, names, profs, [int(t) for t in threads] if threads else None,
-                   batch, preset, claim, scope)
-
-    def threads_for(self, profile: Profile) -> list[int]:
-        """Explicit thread counts of a profile (``--threads`` overrides the profile's own)."""
-        return self.threads or [profile.threads()]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"models": [str(p) for p in self.paths], "baseline": str(self.paths[0]) if self.baseline else None,
-                "backends": self.backends, "profiles": [p.name for p in self.profiles], "threads": self.threads,
-                "batch": self.batch, "preset": self.preset.to_dict(), "claim": self.claim,
-                "claim_on": [f"{b}:{p}" if p else b for b, p in self.claim_on]}
+def _threads_for(cfg: BenchConfig, profile: Profile) -> list[int]:
+    """Explicit thread counts of a profile (``threads`` overrides the profile's own)."""
+    return cfg.threads or [profile.threads()]
 
 
-def _cells(cfg: _Settings) -> list[tuple[str, Profile, int]]:
+def _cells(cfg: BenchConfig) -> list[tuple[str, Profile, int]]:
     """The matrix; an out-of-process backend with ``thread_counts`` picks its own threads and names its profile."""
     cells = []
+    profiles = [get_profile(p) for p in cfg.profiles]
     for name in cfg.backends:
         backend = get_backend(name)
         if not backend.in_process and hasattr(backend, "thread_counts"):
-            asked = sorted({t for p in cfg.profiles for t in cfg.threads_for(p)})
-            cells += [(name, cfg.profiles[0], int(t)) for t in backend.thread_counts(asked)]
+            asked = sorted({t for p in profiles for t in _threads_for(cfg, p)})
+            cells += [(name, profiles[0], int(t)) for t in backend.thread_counts(asked)]
         else:
-            cells += [(name, p, t) for p in cfg.profiles for t in cfg.threads_for(p)]
+            cells += [(name, p, t) for p in profiles for t in _threads_for(cfg, p)]
     return cells
 
 
@@ -255,12 +218,7 @@ def _sha256(path: Path, _seen: dict[tuple[str, int, int], str] = {}) -> str:  # 
     return _seen[key]
 
 
-def _split(value: Sequence[str] | str) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return [i.strip() for i in items if i and i.strip()]
-
-
-def _row(src: Source, backend: Backend, version: str | None, profile: Profile, threads: int, cfg: _Settings,
+def _row(src: Source, backend: Backend, version: str | None, profile: Profile, threads: int, cfg: BenchConfig,
          base: Source | None) -> BenchRow:
     return BenchRow(model=str(src.path), variant=src.label, format=src.format, precision=src.precision,
                     backend=backend.name, backend_version=version, profile=profile.name, threads=threads,
@@ -273,8 +231,9 @@ def _fail(row: BenchRow, reason: str) -> BenchRow:
 
 
 def _cell(backend: Backend, profile: Profile, threads: int, sources: list[Source], base: Source | None,
-          cfg: _Settings, cache: Path, device: Any) -> list[BenchRow]:
+          cfg: BenchConfig, cache: Path) -> list[BenchRow]:
     """All models on one (backend, profile, threads) cell, interleaved."""
+    backend.device, backend.options = cfg.device, cfg.options_for(backend.name)  # this bench's, nobody else's
     missing = backend.missing()
     version = None
     if not missing:
@@ -296,8 +255,6 @@ def _cell(backend: Backend, profile: Profile, threads: int, sources: list[Source
             _fail(row, str(e))
         except Exception as e:  # a converter crashing on one model must not take the run down
             _fail(row, f"conversion to {backend.form} failed: {type(e).__name__}: {e}")
-    if device is not None:
-        backend.device = device
     if backend.in_process:
         with pinned(profile.cores(threads)):
             results = _in_process(backend, arts, threads, cfg)
@@ -319,7 +276,7 @@ def _cell(backend: Backend, profile: Profile, threads: int, sources: list[Source
     return rows
 
 
-def _in_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], threads: int, cfg: _Settings) -> list[RawResult]:
+def _in_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], threads: int, cfg: BenchConfig) -> list[RawResult]:
     sessions, runs, results = [], [], []
     for _, art in arts:
         try:
@@ -331,7 +288,7 @@ def _in_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], threads
             runs.append(None)
             results.append((len(runs) - 1, RawResult(art.name, error=f"load failed: {type(e).__name__}: {_line(e)}")))
     try:
-        measured = iter(measure_interleaved([r for r in runs if r is not None], cfg.preset))
+        measured = iter(measure_interleaved([r for r in runs if r is not None], cfg.timing()))
     finally:
         for s in sessions:
             if s is not None and s.close:
@@ -348,11 +305,11 @@ def _in_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], threads
     return out
 
 
-def _out_of_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], threads: int, cfg: _Settings) -> list[RawResult]:
+def _out_of_process(backend: Backend, arts: list[tuple[BenchRow, Artifact]], threads: int, cfg: BenchConfig) -> list[RawResult]:
     if not arts:
         return []
     try:
-        got = list(backend.measure([a for _, a in arts], threads, cfg.batch, cfg.preset))
+        got = list(backend.measure([a for _, a in arts], threads, cfg.batch, cfg.timing()))
     except Exception as e:
         return [RawResult(a.name, error=f"{type(e).__name__}: {_line(e)}") for _, a in arts]
     if len(got) != len(arts):

@@ -42,7 +42,7 @@ PROFILES: dict[str, Profile] = {
 def get_profile(name: str) -> Profile:
     """A profile by name; unknown names raise ConfigError."""
     if name not in PROFILES:
-        raise ConfigError(f"unknown profile {name!r}", hint=f"choose from: {', '.join(PROFILES)}")
+        raise ConfigError(f"unknown profile {name!r}", hint=f"choose from: {', '.join(PROFILES)}", params=("profiles",))
     return PROFILES[name]
 
 

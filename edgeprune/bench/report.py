@@ -49,6 +49,14 @@ def speedup_text(r: BenchRow) -> str:
     return f"{r.speedup_vs_baseline:.2f}x [{r.speedup_ci_low:.2f}, {r.speedup_ci_high:.2f}]"
 
 
+def _runtime(r: BenchRow) -> str:
+    """``onnxruntime 1.20.1``: the backend's display name and the version it reported."""
+    from edgeprune.bench.backends import display_name
+
+    name, version = display_name(r.backend), r.backend_version or ""
+    return version if version.startswith(name) else f"{name} {version}".strip()
+
+
 def _device_lines(rows: list[BenchRow]) -> list[str]:
     """One line per remote device (ssh rows carry the board's own environment header)."""
     seen: dict[str, dict] = {}
@@ -82,7 +90,7 @@ def markdown(report: BenchReport) -> str:
     for r in report.rows:
         status = "✅" if r.ok else f"❌ {r.reason}"
         lines.append(
-            f"| {r.variant} | {r.format or '?'} {r.precision} | {r.backend} {r.backend_version or ''} | {r.profile} "
+            f"| {r.variant} | {r.format or '?'} {r.precision} | {_runtime(r)} | {r.profile} "
             f"| {r.threads} | {status} | {_mb(r.size_bytes)} | {_mb(r.peak_rss_bytes)} | {_count(r.params)} "
             f"| {_count(r.macs)} | {interval_text(r.accuracy, r.accuracy_n)} | {_num(r.p50_ms, '.3f')} | {_num(r.p90_ms, '.3f')} "
             f"| {_num(r.cv, '.2f')} | {speedup_text(r)} | {_num(r.macs_ratio, '.2f')} | {_num(r.efficiency, '.2f')} "

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgeprune.bench.claims import ClaimCheck
 
 __all__ = ["BenchReport", "BenchRow"]
 
@@ -68,6 +71,15 @@ class BenchRow:
         d["speedup_ci"] = None if self.speedup_ci_low is None else [self.speedup_ci_low, self.speedup_ci_high]
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BenchRow:
+        """Inverse of :meth:`to_dict` (a row of bench.json); a key no bench writes is an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names - {"speedup_ci"})
+        if unknown:
+            raise ValueError(f"bench row has unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})")
+        return cls(**{k: v for k, v in d.items() if k in names})
+
 
 @dataclasses.dataclass
 class BenchReport:
@@ -76,7 +88,7 @@ class BenchReport:
     rows: list[BenchRow]
     env: dict[str, Any]
     settings: dict[str, Any]
-    claims: list[Any] = dataclasses.field(default_factory=list)
+    claims: list[ClaimCheck] = dataclasses.field(default_factory=list)
 
     @property
     def claim_passed(self) -> bool | None:
@@ -89,3 +101,14 @@ class BenchReport:
         """The content of bench.json."""
         return {"env": self.env, "settings": self.settings, "rows": [r.to_dict() for r in self.rows],
                 "claims": [dataclasses.asdict(c) for c in self.claims], "claim_passed": self.claim_passed}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BenchReport:
+        """Inverse of :meth:`to_dict` (the content of bench.json); ``claim_passed`` is recomputed."""
+        from edgeprune.bench.claims import ClaimCheck
+
+        unknown = sorted(set(d) - {"env", "settings", "rows", "claims", "claim_passed"})
+        if unknown:
+            raise ValueError(f"bench report has unknown key {unknown[0]!r}")
+        return cls(rows=[BenchRow.from_dict(r) for r in d.get("rows", [])], env=dict(d.get("env", {})),
+                   settings=dict(d.get("settings", {})), claims=[ClaimCheck.from_dict(c) for c in d.get("claims", [])])

@@ -20,24 +20,36 @@ With --claim F, prints one verdict per checked row and exits 1 when any interval
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    """Arguments of ``edgeprune bench``."""
+    """Arguments of ``edgeprune bench``; defaults and choices come from BenchConfig and the registries.
+
+    Each dest is the BenchConfig field (or bench() parameter) it sets, so a library error naming the
+    parameter is shown with this flag.
+    """
+    from edgeprune.bench.backends import BUILTIN
+    from edgeprune.bench.config import BenchConfig
+    from edgeprune.bench.profiles import PROFILES
+
+    defaults = BenchConfig()
     p.add_argument("models", nargs="+", metavar="MODEL", help="checkpoints, ONNX files or OpenVINO .xml files")
     p.add_argument("--baseline", metavar="MODEL", help="the unpruned model speedups are measured against")
-    p.add_argument("--backends", default="torch,ort,openvino", help="comma-separated (default: %(default)s)")
-    p.add_argument("--profile", default="desktop", help="desktop (all cores), lowpower (1 pinned core); comma-separated")
+    p.add_argument("--backends", default=",".join(defaults.backends),
+                   help=f"comma-separated, of {', '.join(BUILTIN)} (default: %(default)s)")
+    p.add_argument("--profile", dest="profiles", default=",".join(defaults.profiles),
+                   help="; ".join(f"{n}: {prof.description}" for n, prof in PROFILES.items())
+                   + "; comma-separated (default: %(default)s)")
     p.add_argument("--threads", default=None, metavar="N[,N]", help="thread counts overriding the profile's (e.g. 1,2)")
-    p.add_argument("--batch", type=int, default=1, help="batch size (default: %(default)s)")
+    p.add_argument("--batch", type=int, default=defaults.batch, help="batch size (default: %(default)s)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", dest="preset", action="store_const", const="quick", help="short measurement (default)")
     g.add_argument("--full", dest="preset", action="store_const", const="full", help="longer measurement, tighter intervals")
-    p.set_defaults(preset="quick")
+    p.set_defaults(preset=defaults.preset)
     p.add_argument("--claim", type=float, default=None, metavar="F", help="check every row is at least F times faster")
     p.add_argument("--claim-on", default=None, metavar="B[:P],...", help="restrict the claim, e.g. ort,openvino:lowpower")
     p.add_argument("--data", default=None, metavar="NAME", help="add test-split accuracy (e.g. digits)")
-    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory worker processes")
+    p.add_argument("--no-memory", dest="memory", action="store_false", help="skip the peak-memory worker processes")
     p.add_argument("--device", default=None, metavar="URL",
                    help="board for the ssh backend: ssh://user@host[:port] (uses your SSH config and keys)")
-    p.add_argument("--remote-setup", action="store_true",
+    p.add_argument("--remote-setup", dest="remote_setup", action="store_true",
                    help="with --device: create a venv on the board and pip install the bundle's requirements")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
 
@@ -53,21 +65,33 @@ def _threads(text: str | None) -> list[int] | None:
         raise ConfigError(f"--threads expects integers like 1,2; got {text!r}") from None
 
 
+def _ssh(args: argparse.Namespace):
+    """SshOptions from --device and --remote-setup (None: none asked for, or not benching on ssh)."""
+    import os
+
+    from edgeprune.errors import ConfigError
+    from edgeprune.runtime.device.remote import SshOptions
+
+    if not args.remote_setup:
+        return None
+    device = args.device or os.environ.get("EDGEPRUNE_SSH_DEVICE")
+    if not device:
+        raise ConfigError("--remote-setup needs --device", hint="e.g. --device ssh://pi@board --remote-setup")
+    return SshOptions.parse(device, remote_setup=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the bench, print the table location, a summary and the claim verdicts."""
     import sys
 
     from edgeprune.bench import bench
+    from edgeprune.bench.config import BenchConfig
     from edgeprune.bench.report import speedup_text
 
-    if args.remote_setup:
-        from edgeprune.bench.backends import ssh
-
-        ssh.configure(remote_setup=True)
-    report = bench(args.models, baseline=args.baseline, backends=args.backends, profiles=args.profile,
-                   threads=_threads(args.threads), batch=args.batch, preset=args.preset, claim=args.claim,
-                   claim_on=args.claim_on, data=args.data, out=args.out, device=args.device,
-                   memory=not args.no_memory)
+    config = BenchConfig.build(backends=args.backends, profiles=args.profiles, threads=_threads(args.threads),
+                               batch=args.batch, preset=args.preset, claim=args.claim, claim_on=args.claim_on,
+                               memory=args.memory, device=args.device, ssh=_ssh(args))
+    report = bench(args.models, config, baseline=args.baseline, data=args.data, out=args.out)
     for r in report.rows:
         where = f"{r.variant:<20} {r.backend:<9} {r.profile:<9} {r.threads}t"
         if r.ok:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+from edgeprune.bench.backends import CPU_BACKENDS, display_name
+from edgeprune.bench.claims import ClaimCheck, check_claims
+from edgeprune.bench.rows import BenchReport, BenchRow
 from edgeprune.fileio import read_json
 from edgeprune.report.accuracy import (
     INT8_SUFFIX,
@@ -20,72 +24,25 @@ from edgeprune.report.accuracy import (
 )
 from edgeprune.run import Layout
 
-CPU_BACKENDS = ("torch", "ort", "openvino")
-BACKEND_NAMES = {"ort": "onnxruntime", "openvino": "OpenVINO", "torch": "PyTorch", "web": "onnxruntime-web"}
-
-
-# ---------------------------------------------------------------- row access (bench.json rows)
-def row_label(row: dict[str, Any]) -> str:
-    """The model label of a bench row (the variant name; INT8 rows end in -int8)."""
-    return str(row.get("label") or row.get("variant") or row.get("model") or "?")
-
-
-def row_ok(row: dict[str, Any]) -> bool:
-    """True for a measured row (not a failed one)."""
-    status = str(row.get("status", "ok")).lower()
-    return status in ("ok", "✅", "pass", "passed", "success") and p50(row) is not None
-
-
-def p50(row: dict[str, Any]) -> float | None:
-    """Median latency in ms."""
-    for key in ("p50_ms", "p50"):
-        if row.get(key) is not None:
-            return float(row[key])
-    return None
-
-
-def p90(row: dict[str, Any]) -> float | None:
-    """90th percentile latency in ms."""
-    for key in ("p90_ms", "p90"):
-        if row.get(key) is not None:
-            return float(row[key])
-    return None
-
-
-def speedup(row: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
-    """Speedup vs the baseline on the same backend/profile/threads, with its 95% interval."""
-    value = row.get("speedup_vs_baseline", row.get("speedup"))
-    if isinstance(value, dict):
-        lo, hi = value.get("low", value.get("lo")), value.get("high", value.get("hi"))
-        value = value.get("value", value.get("ratio"))
-    else:
-        ci = row.get("speedup_ci") or row.get("speedup_interval") or row.get("speedup_ci95")
-        lo, hi = (ci[0], ci[1]) if isinstance(ci, (list, tuple)) and len(ci) == 2 else (
-            row.get("speedup_low", row.get("speedup_lo")), row.get("speedup_high", row.get("speedup_hi")))
-    return _num(value), _num(lo), _num(hi)
-
-
-def _num(x: Any) -> float | None:
-    return float(x) if x is not None else None
-
-
-def threads(row: dict[str, Any]) -> int | None:
-    """Thread count of a row."""
-    t = row.get("threads")
-    return int(t) if t is not None else None
-
 
 # ---------------------------------------------------------------- loading
-def load_bench(run_root: Path) -> dict[str, Any]:
-    """bench.json of the run, each row labelled with its model's name (``labels.json``: path -> name)."""
+def load_bench(run_root: Path) -> BenchReport:
+    """bench.json of the run as a BenchReport, each row's ``variant`` the model's name (``labels.json``: path -> name)."""
     p = Layout(run_root).bench_dir() / "bench.json"
     if not p.exists():
-        return {"rows": [], "env": {}}
-    data = read_json(p)
+        return BenchReport(rows=[], env={}, settings={})
+    report = BenchReport.from_dict(read_json(p))
     lp = Layout(run_root).bench_dir() / "labels.json"
     labels = read_json(lp) if lp.exists() else {}
-    data["rows"] = [{**r, "label": labels.get(r.get("model"), r.get("variant"))} for r in data.get("rows", [])]
-    return data
+    report.rows = [dataclasses.replace(r, variant=labels.get(r.model, r.variant)) for r in report.rows]
+    return report
+
+
+def describe(row: BenchRow | ClaimCheck) -> str:
+    """``onnxruntime lowpower 1 thread``."""
+    t = row.threads
+    name = display_name(row.backend)
+    return f"{name} {row.profile} {t} thread{'s' if t != 1 else ''}" if t else f"{name} {row.profile}"
 
 
 def load_evals(run_root: Path, names: list[str], seeds: list[int] | None = None) -> dict[str, dict[str, Any]]:
@@ -149,42 +106,21 @@ def eligible(evals: dict[str, dict[str, Any]], base: str, max_drop: float) -> li
     return [n for n in pruned(evals, base) if drop_points(evals, base, n) <= max_drop + 1e-9]
 
 
-def claim_row(rows: list[dict[str, Any]], label: str, backend: str, profile: str) -> dict[str, Any] | None:
-    """The row a claim on (backend, profile) reads for ``label``: its fastest thread count.
-
-    ``backend = "fastest"`` picks the CPU runtime on which ``label`` runs fastest in that profile.
-    """
-    pool = [r for r in rows if row_label(r) == label and r.get("profile") == profile and row_ok(r)
-            and (r.get("backend") in CPU_BACKENDS if backend == "fastest" else r.get("backend") == backend)]
-    pool = [r for r in pool if speedup(r)[0] is not None]
-    return min(pool, key=lambda r: p50(r) or float("inf")) if pool else None
-
-
-def describe(row: dict[str, Any]) -> str:
-    """``onnxruntime lowpower 1 thread``."""
-    t = threads(row)
-    name = BACKEND_NAMES.get(str(row.get("backend")), str(row.get("backend")))
-    return f"{name} {row.get('profile')} {t} thread{'s' if t != 1 else ''}" if t else f"{name} {row.get('profile')}"
-
-
-def claim_checks(rows, evals, recipe) -> dict[str, list[dict[str, Any]]]:
-    """Per variant: one check per claimed (backend, profile) with speedup, interval and verdict."""
-    c = recipe.claim
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in pruned(evals, recipe.base):
-        checks = []
-        for backend, profile in c.pairs():
-            row = claim_row(rows, name, backend, profile)
-            if row is None:
-                checks.append({"backend": backend, "profile": profile, "status": "not measured"})
-                continue
-            s, lo, hi = speedup(row)
-            checks.append({"backend": row.get("backend"), "asked": backend, "profile": profile,
-                           "threads": threads(row), "speedup": s, "low": lo, "high": hi, "p50_ms": p50(row),
-                           "where": describe(row),
-                           "holds": bool(lo is not None and lo >= c.speedup)})
-        out[name] = checks
+def claim_checks(rows: list[BenchRow], evals, recipe) -> dict[str, list[dict[str, Any]]]:
+    """Per pruned variant: one check per claimed (backend, profile), from the bench's claim checker."""
+    names = pruned(evals, recipe.base)
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for c in check_claims(rows, recipe.claim, variants=names):
+        out[c.variant].append(check_entry(c))
     return out
+
+
+def check_entry(c: ClaimCheck) -> dict[str, Any]:
+    """A check as report.json states it: where it was measured, the speedup with its interval, holds or not."""
+    if not c.measured:
+        return {"backend": c.asked, "profile": c.profile, "status": "not measured"}
+    return {"backend": c.backend, "asked": c.asked, "profile": c.profile, "threads": c.threads, "speedup": c.speedup,
+            "low": c.ci_low, "high": c.ci_high, "p50_ms": c.p50_ms, "where": describe(c), "holds": c.passed}
 
 
 def analyse(run, recipe) -> dict[str, Any]:
@@ -193,8 +129,8 @@ def analyse(run, recipe) -> dict[str, Any]:
     names = recipe.names()
     evals = load_evals(root, names, recipe.seed_list())
     bench = load_bench(root)
-    rows = bench["rows"]
-    result: dict[str, Any] = {"evals": evals, "rows": rows, "env": bench.get("env", {}),
+    rows = bench.rows
+    result: dict[str, Any] = {"evals": evals, "rows": rows, "env": bench.env,
                               "base": recipe.base, "best": None, "verdict": None, "holds": None}
     if recipe.base not in evals:
         return result
@@ -260,32 +196,35 @@ RECOMMEND_RULE = ("per target, the setup with the lowest measured p50 among the 
                   "models whose accuracy is within noise of it are named as ties (broken by speed)")
 
 
-def recommend(rows, evals, recipe) -> dict[str, dict[str, Any]]:
+def recommend(rows: list[BenchRow], evals, recipe) -> dict[str, dict[str, Any]]:
     """Per target: the fastest measured (variant, runtime, threads) within the accuracy bound, with its ties."""
     bound = recipe.claim.max_accuracy_drop
-    ok = {n for n in evals if not n.endswith(INT8_SUFFIX) and drop_points(evals, recipe.base, n) <= bound + 1e-9}
-    ok |= {n for n in evals if n.endswith(INT8_SUFFIX) and drop_points(evals, recipe.base, n) <= bound + 1e-9}
+    ok = {n for n in evals if drop_points(evals, recipe.base, n) <= bound + 1e-9}
     out: dict[str, dict[str, Any]] = {}
     for target, (profile, backends, words) in TARGETS.items():
-        pool = [r for r in rows if row_ok(r) and r.get("backend") in backends
-                and (profile is None or r.get("profile") == profile) and row_label(r) in ok]
+        pool = [r for r in rows if r.ok and r.backend in backends and (profile is None or r.profile == profile)
+                and r.variant in ok]
         if not pool:
             out[target] = {"target": words, "status": "not measured"}
             continue
-        r = min(pool, key=lambda r: p50(r) or float("inf"))
-        label = row_label(r)
-        s, lo, hi = speedup(r)
-        base_rows = [b for b in rows if row_label(b) == recipe.base and row_ok(b) and b.get("backend") in backends
-                     and (profile is None or b.get("profile") == r.get("profile"))]
-        fastest_base = min(base_rows, key=lambda b: p50(b) or float("inf")) if base_rows else None
-        ties = sorted({row_label(x) for x in pool if row_label(x) != label and label in evals and row_label(x) in evals
-                       and distinguishable(seed_comparisons(evals[label], evals[row_label(x)])) is False})
+        r = _fastest(pool)
+        label = r.variant
+        base_rows = [b for b in rows if b.variant == recipe.base and b.ok and b.backend in backends
+                     and (profile is None or b.profile == r.profile)]
+        fastest_base = _fastest(base_rows) if base_rows else None
+        ties = sorted({x.variant for x in pool if x.variant != label and label in evals and x.variant in evals
+                       and distinguishable(seed_comparisons(evals[label], evals[x.variant])) is False})
         out[target] = {
-            "target": words, "variant": label, "backend": r.get("backend"), "threads": threads(r),
+            "target": words, "variant": label, "backend": r.backend, "threads": r.threads,
             "ties": ties, "random": within_noise_of_random(evals, recipe.base, label),
-            "profile": r.get("profile"), "p50_ms": p50(r), "p90_ms": p90(r), "speedup": s, "low": lo, "high": hi,
+            "profile": r.profile, "p50_ms": r.p50_ms, "p90_ms": r.p90_ms, "speedup": r.speedup_vs_baseline,
+            "low": r.speedup_ci_low, "high": r.speedup_ci_high,
             "accuracy": evals[label]["accuracy"] if label in evals else None,
-            "vs_best_unpruned": (p50(fastest_base) / p50(r)) if fastest_base and p50(r) else None,
+            "vs_best_unpruned": (fastest_base.p50_ms / r.p50_ms) if fastest_base and r.p50_ms else None,
             "best_unpruned": describe(fastest_base) if fastest_base else None,
         }
     return out
+
+
+def _fastest(rows: list[BenchRow]) -> BenchRow:
+    return min(rows, key=lambda r: r.p50_ms if r.p50_ms is not None else float("inf"))

@@ -13,8 +13,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from edgeprune.bench.backends import display_name
+from edgeprune.bench.rows import BenchRow
 from edgeprune.fileio import atomic_path
-from edgeprune.report.analysis import BACKEND_NAMES, INT8_SUFFIX, p50, row_label, row_ok, threads
+from edgeprune.report.analysis import INT8_SUFFIX
 
 DPI = 110
 
@@ -140,28 +142,28 @@ def predictions_grid(images: np.ndarray, true: list[int], pred: list[int], label
     return _save(fig, path)
 
 
-def p50_bars(rows: list[dict[str, Any]], order: list[str], path: Path) -> Path:
+def p50_bars(rows: list[BenchRow], order: list[str], path: Path) -> Path:
     """Median latency per runtime (and threads), one panel per profile, one bar per model."""
-    ok = [r for r in rows if row_ok(r)]
-    profiles = sorted({str(r.get("profile")) for r in ok}) or ["none"]
-    labels = [n for n in order if any(row_label(r) == n for r in ok)]
+    ok = [r for r in rows if r.ok]
+    profiles = sorted({r.profile for r in ok}) or ["none"]
+    labels = [n for n in order if any(r.variant == n for r in ok)]
     colors = _colors(labels)
     fig, axes = plt.subplots(1, len(profiles), figsize=(max(6.5, 1.1 * len(labels) + 4) * len(profiles) / 1.4, 4.4),
                              squeeze=False)
     for ax, profile in zip(axes.flat, profiles, strict=False):
-        mine = [r for r in ok if str(r.get("profile")) == profile]
-        groups = sorted({(str(r.get("backend")), threads(r) or 0) for r in mine})
+        mine = [r for r in ok if r.profile == profile]
+        groups = sorted({(r.backend, r.threads or 0) for r in mine})
         width = 0.8 / max(1, len(labels))
         x = np.arange(len(groups))
         for i, name in enumerate(labels):
             vals = []
             for backend, t in groups:
-                hit = [r for r in mine if row_label(r) == name and str(r.get("backend")) == backend and (threads(r) or 0) == t]
-                vals.append(p50(hit[0]) if hit else np.nan)
+                hit = [r for r in mine if r.variant == name and r.backend == backend and (r.threads or 0) == t]
+                vals.append(hit[0].p50_ms if hit else np.nan)
             ax.bar(x + (i - (len(labels) - 1) / 2) * width, vals, width, label=name, color=colors[name])
-        ax.set_xticks(x, [f"{BACKEND_NAMES.get(b, b)}\n{t} thr" for b, t in groups], fontsize=8)
+        ax.set_xticks(x, [f"{display_name(b)}\n{t} thr" for b, t in groups], fontsize=8)
         ax.set_ylabel("p50 latency (ms, batch 1)")
-        vals_all = [p50(r) for r in mine if p50(r)]
+        vals_all = [r.p50_ms for r in mine if r.p50_ms]
         if vals_all and max(vals_all) / min(vals_all) > 20:
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
@@ -221,7 +223,7 @@ def speedup_vs_macs(edge: list[dict[str, Any]], claim: float, path: Path) -> Pat
         err = [[max(0.0, r["speedup"] - (r["low"] or r["speedup"])) for r in pts],
                [max(0.0, (r["high"] or r["speedup"]) - r["speedup"]) for r in pts]]
         ax.errorbar(xs, ys, yerr=err, fmt="o", capsize=3, color=colors[str(k)],
-                    label=f"{BACKEND_NAMES.get(k[0], k[0])} {k[1]} {k[2]} thr")
+                    label=f"{display_name(k[0])} {k[1]} {k[2]} thr")
     top = max([r["macs_ratio"] for r in ok] + [claim + 1, 2])
     ax.plot([1, top], [1, top], "k--", lw=1, label="ideal (speedup = MACs ratio)")
     ax.axhline(claim, color="tab:red", lw=1, ls=":", label=f"claim {claim:g}x")

@@ -5,19 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from edgeprune.accuracy import points
+from edgeprune.bench.backends import display_name
+from edgeprune.bench.rows import BenchRow
 from edgeprune.report.accuracy import interval_of
-from edgeprune.report.analysis import (
-    BACKEND_NAMES,
-    INT8_SUFFIX,
-    describe,
-    drop_points,
-    p50,
-    p90,
-    row_label,
-    row_ok,
-    speedup,
-    threads,
-)
+from edgeprune.report.analysis import INT8_SUFFIX, describe, drop_points
 
 
 def _table(header: list[str], align: str, rows: list[list[str]]) -> str:
@@ -73,20 +64,19 @@ def paper_table(rows: list[dict[str, Any]]) -> str:
                    "checkpoint", "pruned params", "near-zero"], "lrrrrrrrrrrrr", body)
 
 
-def edge_rows(rows: list[dict[str, Any]], evals: dict[str, dict[str, Any]], base: str) -> list[dict[str, Any]]:
+def edge_rows(rows: list[BenchRow], evals: dict[str, dict[str, Any]], base: str) -> list[dict[str, Any]]:
     """Bench rows reduced to what the edge table shows, with the MACs ratio and efficiency."""
     out = []
     base_macs = evals.get(base, {}).get("macs")
     for r in rows:
-        label = row_label(r)
-        s, lo, hi = speedup(r)
-        macs = evals.get(label, {}).get("macs")
+        s = r.speedup_vs_baseline
+        macs = evals.get(r.variant, {}).get("macs")
         ideal = (base_macs / macs) if base_macs and macs else None
         out.append({
-            "model": label, "backend": r.get("backend"), "profile": r.get("profile"), "threads": threads(r),
-            "precision": r.get("precision"), "status": r.get("status"), "reason": r.get("reason") or r.get("error"),
-            "p50_ms": p50(r), "p90_ms": p90(r), "speedup": s, "low": lo, "high": hi, "macs_ratio": ideal,
-            "efficiency": (s / ideal) if s and ideal else None, "ok": row_ok(r),
+            "model": r.variant, "backend": r.backend, "profile": r.profile, "threads": r.threads,
+            "precision": r.precision, "status": r.status, "reason": r.reason,
+            "p50_ms": r.p50_ms, "p90_ms": r.p90_ms, "speedup": s, "low": r.speedup_ci_low, "high": r.speedup_ci_high,
+            "macs_ratio": ideal, "efficiency": (s / ideal) if s and ideal else None, "ok": r.ok,
         })
     return out
 
@@ -105,7 +95,7 @@ def edge_table(rows: list[dict[str, Any]], names: list[str] | None = None) -> st
             continue
         sp = "–" if r["speedup"] is None else (
             f"{r['speedup']:.2f}x [{r['low']:.2f}, {r['high']:.2f}]" if r["low"] is not None else f"{r['speedup']:.2f}x")
-        body.append([r["model"], BACKEND_NAMES.get(str(r["backend"]), str(r["backend"])), str(r["profile"]),
+        body.append([r["model"], display_name(str(r["backend"])), str(r["profile"]),
                      str(r["threads"] or "–"), "✅", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}" if r["p90_ms"] else "–", sp,
                      f"{r['macs_ratio']:.2f}x" if r["macs_ratio"] else "–",
                      f"{r['efficiency']:.2f}" if r["efficiency"] else "–"])
@@ -146,7 +136,7 @@ def recommendation_lines(recs: dict[str, dict[str, Any]]) -> list[str]:
             lines.append(f"- **{r['target']}**: not measured in this run.")
             continue
         t = r["threads"]
-        runtime = BACKEND_NAMES.get(str(r["backend"]), str(r["backend"]))
+        runtime = display_name(str(r["backend"]))
         vs = ""
         if r.get("vs_best_unpruned"):
             vs = f", {r['vs_best_unpruned']:.2f}x faster than the best unpruned setup ({r['best_unpruned']})"

@@ -45,7 +45,7 @@ def test_unusable_models_are_refused_before_timing(vgg_pair_onnx, tmp_path, TINY
     (tmp_path / "notes.txt").write_text("hello")
     for bad, why in ((junk, "not a valid ONNX model"), (tmp_path / "missing.onnx", "file not found"),
                      (tmp_path / "notes.txt", "unknown model format")):
-        with pytest.raises(ModelError, match=f"MODEL {bad}: {why}"):
+        with pytest.raises(ModelError, match=f"models {bad}: {why}"):  # the CLI shows MODEL
             bench([base, bad], backends="ort", preset=TINY, threads=1, memory=False)
     rep = bench([base], backends="torch,ort", preset=TINY, threads=1, memory=False)
     rows = {(r.backend, r.variant): r for r in rep.rows}
@@ -55,7 +55,7 @@ def test_unusable_models_are_refused_before_timing(vgg_pair_onnx, tmp_path, TINY
 
 def test_user_mistakes_raise_config_errors(vgg_pair):
     _, pruned = vgg_pair
-    with pytest.raises(ConfigError, match="needs --baseline"):
+    with pytest.raises(ConfigError, match="claim needs baseline"):
         bench([pruned], claim=2.0)
     with pytest.raises(ConfigError, match="unknown profile"):
         bench([pruned], profiles="phone")

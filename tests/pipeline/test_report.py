@@ -104,9 +104,13 @@ def test_recommendation_says_when_it_is_within_noise_of_random_and_names_ties():
              "obd": _eval(true[:190] + wrong[190:], true),  # 95%
              "random": _eval(true[:188] + wrong[188:], true, method="random"),  # 94%: 2 discordant images, noise
              "bad": _eval(true[:100] + wrong[100:], true, method="magnitude")}  # 50%: beyond the bound
-    row = {"status": "ok", "backend": "ort", "profile": "lowpower", "threads": 1, "speedup_vs_baseline": 9.0}
-    rows = [{**row, "label": "VGG", "p50_ms": 1.0}, {**row, "label": "obd", "p50_ms": 0.10},
-            {**row, "label": "random", "p50_ms": 0.11}, {**row, "label": "bad", "p50_ms": 0.01}]
+    from edgeprune.bench.rows import BenchRow
+
+    def row(name: str, p50: float) -> BenchRow:
+        return BenchRow(model=f"{name}.onnx", variant=name, format="onnx", precision="fp32", backend="ort",
+                        backend_version="1", profile="lowpower", threads=1, p50_ms=p50, speedup_vs_baseline=9.0)
+
+    rows = [row("VGG", 1.0), row("obd", 0.10), row("random", 0.11), row("bad", 0.01)]
     recipe = SimpleNamespace(base="VGG", claim=SimpleNamespace(max_accuracy_drop=6.0))
     rec = recommend(rows, evals, recipe)["lowpower-ort"]
     assert rec["variant"] == "obd"  # the fastest within the bound: "bad" is faster but 50 points worse

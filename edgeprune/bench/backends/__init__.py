@@ -3,6 +3,10 @@
 Every backend is an object with these attributes (subclass :class:`Backend`):
 
 - ``name``: registry key (``torch``, ``ort``, ``openvino``, ``web``, ``ssh``).
+- ``display_name``: what tables and figures call it (``onnxruntime``, ``OpenVINO``); defaults to ``name``.
+- ``options_type``: the dataclass of its options in :class:`edgeprune.bench.config.BenchConfig`
+  (``SshOptions`` for ssh, ``WebOptions`` for web), or None; the core sets ``options`` to that
+  config's value before measuring, so two benches in one process never share settings.
 - ``form``: the artifact form it runs: ``"checkpoint"`` (an edgeprune ``.safetensors``),
   ``"onnx"`` or ``"openvino"`` (IR ``.xml``). The core converts each MODEL to that form once and
   caches it under ``OUT/cache``; a form that cannot be produced (an ONNX file for ``torch``)
@@ -11,8 +15,8 @@ Every backend is an object with these attributes (subclass :class:`Backend`):
 - ``missing() -> str | None``: why the backend cannot run here (package not installed, no
   browser, no board reachable), or None. Called before anything is loaded.
 - ``version() -> str``: the runtime's version, recorded in every row.
-- ``device``: set by the core from ``bench(device=...)`` / ``--device`` before measuring (a board
-  address for ssh, a browser choice for web); None when not given.
+- ``device``: set by the core from ``BenchConfig.device`` before measuring (where an
+  out-of-process backend runs); None when not given.
 
 In-process backends (torch, ort, openvino) implement
 
@@ -65,8 +69,8 @@ from typing import Any
 from edgeprune.errors import ConfigError
 from edgeprune.runtime.timing import Preset, RawResult
 
-__all__ = ["Artifact", "Backend", "Preset", "RawResult", "Session", "get_backend", "list_backends",
-           "register_backend"]
+__all__ = ["CPU_BACKENDS", "Artifact", "Backend", "Preset", "RawResult", "Session", "display_name", "get_backend",
+           "list_backends", "register_backend"]
 
 # name -> module that registers it on import (the web and ssh modules are written by other engineers)
 BUILTIN: dict[str, str] = {
@@ -77,6 +81,7 @@ BUILTIN: dict[str, str] = {
     "ssh": "edgeprune.bench.backends.ssh",
 }
 _REGISTRY: dict[str, type[Backend]] = {}
+CPU_BACKENDS = ("torch", "ort", "openvino")  # this machine's CPU runtimes: the ones a claim "on fastest" compares
 
 
 @dataclasses.dataclass
@@ -108,7 +113,10 @@ class Backend:
     form: str = "onnx"
     in_process: bool = True
     description: str = ""
-    device: Any = None  # the ``device=`` of bench() (e.g. "user@board"), set before ``measure`` is called
+    display_name: str = ""  # empty: ``name``
+    options_type: type | None = None
+    device: Any = None  # BenchConfig.device (e.g. "user@board"), set before ``measure`` is called
+    options: Any = None  # the BenchConfig's options of this backend (an ``options_type``), or None
 
     def missing(self) -> str | None:
         """Why this backend cannot run here, or None."""
@@ -133,6 +141,15 @@ def register_backend(cls: type[Backend]) -> type[Backend]:
         raise ValueError("a backend needs a name")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def display_name(name: str) -> str:
+    """A backend's name in tables (``ort`` -> ``onnxruntime``); an unknown name is shown as it is."""
+    try:
+        backend = get_backend(name)
+    except (ConfigError, ImportError):
+        return name
+    return backend.display_name or backend.name
 
 
 def backend_names() -> list[str]:

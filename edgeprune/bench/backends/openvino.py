@@ -16,6 +16,7 @@ class OpenvinoBackend(Backend):
 
     name, form, in_process = "openvino", "openvino", True
     description = "OpenVINO CPU, LATENCY hint (IR input)"
+    display_name = "OpenVINO"
 
     def missing(self) -> str | None:
         """None when openvino is importable."""

@@ -17,6 +17,7 @@ class OrtBackend(Backend):
 
     name, form, in_process = "ort", "onnx", True
     description = "onnxruntime CPU execution provider (ONNX input)"
+    display_name = "onnxruntime"
     spinning = SPINNING  # onnxruntime's default; recorded so a run without spinning is distinguishable
 
     def missing(self) -> str | None:

@@ -4,10 +4,10 @@ Out of process: every MODEL becomes a device bundle for the board's own target, 
 ssh channel, verified there, and measured by one runner process that interleaves all of them in
 rounds; the raw samples come back with the board's environment header in ``RawResult.info["env"]``.
 
-Where to connect: ``backend.device`` (set by the bench core from ``--device``/``device=``): a URL
-``ssh://user@host[:port]`` whose query may set options (``?remote_setup=1&cpus=2,3&identity=...``),
-a dict of :class:`edgeprune.runtime.device.remote.SshOptions` fields, or an ``SshOptions``; options
-also come from ``Artifact.options``, :func:`configure` and ``$EDGEPRUNE_SSH_DEVICE``.
+Where to connect: ``backend.options``, the :class:`edgeprune.runtime.device.remote.SshOptions` of the
+bench's ``BenchConfig.ssh`` (built from ``device="ssh://user@host[:port]?remote_setup=1&cpus=2,3"`` when
+only a URL is given), set by the bench core per bench; without it, ``Artifact.options`` (a dict of
+SshOptions fields) or ``$EDGEPRUNE_SSH_DEVICE``. Nothing is kept between benches.
 """
 
 from __future__ import annotations
@@ -19,16 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeprune.bench.backends import Artifact, Backend, Preset, RawResult, register_backend
-
-_DEFAULTS: dict[str, Any] = {}
-
-
-def configure(**options: Any) -> None:
-    """Set the default device and SSH options (``device="ssh://user@host"``, ``remote_setup=True``, ...)."""
-    from edgeprune.runtime.device.remote import SshOptions
-
-    SshOptions.from_mapping({**_DEFAULTS, **options})  # validate now: a bad URL fails before any model loads
-    _DEFAULTS.update(options)
+from edgeprune.runtime.device.remote import SshOptions
 
 
 @register_backend
@@ -37,10 +28,20 @@ class SshBackend(Backend):
 
     name, form, in_process = "ssh", "onnx", False
     description = "onnxruntime on a device over SSH (--device ssh://user@host[:port]; runner needs numpy + onnxruntime)"
+    options_type = SshOptions
 
     def __init__(self) -> None:
         self.device: Any = None
+        self.options: SshOptions | None = None
         self.device_env: dict[str, Any] = {}
+
+    def _options(self, artifacts: list[Artifact]) -> SshOptions | None:
+        """This bench's options; else the artifacts' own, the device URL, or $EDGEPRUNE_SSH_DEVICE."""
+        if self.options is not None:
+            return self.options
+        extra = dict(artifacts[0].options) if artifacts else {}
+        where = self.device or extra.pop("device", None) or os.environ.get("EDGEPRUNE_SSH_DEVICE")
+        return SshOptions.parse(where, **extra) if where else None
 
     def missing(self) -> str | None:
         """Why it cannot run: no ssh client (the device is checked in ``measure``, once the core has set it)."""
@@ -55,14 +56,17 @@ class SshBackend(Backend):
         from edgeprune import __version__
         from edgeprune.errors import EdgepruneError
         from edgeprune.runtime.device import bundle_onnx
-        from edgeprune.runtime.device.remote import SshDevice, SshOptions
+        from edgeprune.runtime.device.remote import SshDevice
 
-        defaults = {**_DEFAULTS, **(artifacts[0].options if artifacts else {})}
-        where = self.device or defaults.pop("device", None) or os.environ.get("EDGEPRUNE_SSH_DEVICE")
-        if not where:
-            return [RawResult(a.name, error="no device given (--device ssh://user@host[:port])") for a in artifacts]
         try:
-            device = SshDevice(SshOptions.parse(where, **defaults))
+            options = self._options(artifacts)
+        except EdgepruneError as e:
+            return [RawResult(a.name, error=e.message) for a in artifacts]
+        if options is None:
+            return [RawResult(a.name, error="no device given (ssh options or device ssh://user@host[:port])")
+                    for a in artifacts]
+        try:
+            device = SshDevice(options)
             target = device.target()
             with tempfile.TemporaryDirectory(prefix="edgeprune-ssh-") as tmp:
                 folders = [device.install(bundle_onnx(a.path, Path(tmp) / f"{i}.tar.gz", target, edgeprune=__version__))

@@ -14,6 +14,7 @@ class TorchBackend(Backend):
 
     name, form, in_process = "torch", "checkpoint", True
     description = "PyTorch eager on the CPU (checkpoint input)"
+    display_name = "PyTorch"
 
     def missing(self) -> str | None:
         """None when torch is importable."""

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from edgeprune.bench.backends import Artifact, Backend, Preset, RawResult, register_backend
+from edgeprune.bench.config import WebOptions
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -30,14 +31,14 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 PARITY_ATOL = 1e-4
 
 
-def chromium_path() -> str:
-    """The browser to drive (EDGEPRUNE_CHROMIUM overrides /usr/bin/chromium)."""
-    return os.environ.get("EDGEPRUNE_CHROMIUM", CHROMIUM)
+def chromium_path(chromium: str | None = None) -> str:
+    """The browser to drive: ``chromium`` (WebOptions.chromium), else $EDGEPRUNE_CHROMIUM, else /usr/bin/chromium."""
+    return chromium or os.environ.get("EDGEPRUNE_CHROMIUM", CHROMIUM)
 
 
-def browser_missing() -> str | None:
+def browser_missing(chromium: str | None = None) -> str | None:
     """Why no browser can be driven here (no Chromium, no playwright package), or None."""
-    path = chromium_path()
+    path = chromium_path(chromium)
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         return f"Chromium not found at {path} (run `make setup` as root, or `apt-get install -y chromium`)"
     try:
@@ -47,11 +48,11 @@ def browser_missing() -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def chromium_version() -> str:
+@functools.lru_cache(maxsize=4)
+def chromium_version(chromium: str | None = None) -> str:
     """``Chromium 156.0...`` as the browser reports it."""
     try:
-        out = subprocess.run([chromium_path(), "--version"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([chromium_path(chromium), "--version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return "Chromium (unknown version)"
     return " ".join(out.split()[:2]) or "Chromium (unknown version)"
@@ -64,12 +65,12 @@ def local_only(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def browser_page(url: str, block_offsite: bool = True) -> Iterator[Any]:
+def browser_page(url: str, block_offsite: bool = True, chromium: str | None = None) -> Iterator[Any]:
     """A page of a fresh headless Chromium profile at ``url``; ``page.edgeprune_requests`` lists every URL asked for."""
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="edgeprune-chromium-") as profile, sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=chromium_path(), headless=True,
+        ctx = p.chromium.launch_persistent_context(profile, executable_path=chromium_path(chromium), headless=True,
                                                    args=FLAGS, viewport={"width": 1000, "height": 800})
         try:
             if block_offsite:
@@ -113,10 +114,17 @@ class WebBackend(Backend):
 
     name, form, in_process = "web", "onnx", False
     description = "onnxruntime-web (wasm) in headless Chromium via Playwright (profiles browser-wasm-1t/Nt)"
+    display_name = "onnxruntime-web"
+    options_type = WebOptions
+
+    @property
+    def chromium(self) -> str | None:
+        """The browser of this bench's WebOptions (None: the default one)."""
+        return self.options.chromium if self.options is not None else None
 
     def missing(self) -> str | None:
         """Why it cannot run: no Chromium, no playwright, or no onnxruntime-web installed."""
-        why = browser_missing()
+        why = browser_missing(self.chromium)
         if why:
             return why
         from edgeprune.runtime.web import RuntimeMissingError, installed_version
@@ -131,7 +139,7 @@ class WebBackend(Backend):
         """``onnxruntime-web 1.30.0 (wasm) in Chromium 156...``."""
         from edgeprune.runtime.web import installed_version
 
-        return f"{installed_version()} (wasm, {chromium_version()})"
+        return f"{installed_version()} (wasm, {chromium_version(self.chromium)})"
 
     def thread_counts(self, requested: list[int]) -> list[int]:
         """The browser rows: 1 thread and the most threads asked for (the page needs crossOriginIsolated for >1)."""
@@ -152,7 +160,7 @@ class WebBackend(Backend):
                 x = fixed_input(tuple(a.input_shape), batch)
                 inputs.append(x)
                 models.append({"url": f"models/m{i}.onnx", "shape": list(a.input_shape), "input": x.ravel().tolist()})
-            with Serving(site) as srv, browser_page(f"{srv.url}?threads={threads}") as page:
+            with Serving(site) as srv, browser_page(f"{srv.url}?threads={threads}", chromium=self.chromium) as page:
                 raw = page.evaluate("([models, preset, batch]) => window.edgeprune.protocol({models, preset, batch})",
                                     [models, preset.to_dict(), batch])
                 logits = [page.evaluate("([x, url, b, s]) => window.edgeprune.run(x, url, b, s)",
