@@ -303,6 +303,7 @@ class ClaimSection(ClaimConfig):
     """The claim the report checks: :class:`ClaimConfig` (``speedup`` x faster on every ``on`` target, its fastest
     thread count), with at most ``max_accuracy_drop`` points less accuracy."""
 
+    HIDDEN = ("thread_choice",)  # a verdict per runtime and profile reads its fastest thread count
     on: list[str] = field(default_factory=lambda: ["ort:lowpower", "fastest:desktop"])
     thread_choice: str = "fastest"
     max_accuracy_drop: float = 1.5
@@ -460,9 +461,12 @@ class Recipe:
         return chain
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (for hashing and for the report)."""
+        """Plain data (for hashing and for the report): what a recipe can set, so fields it hides never move a key."""
         d = dataclasses.asdict(self)
         d.pop("source", None)
+        for key, cls in SECTIONS.items():
+            for name in getattr(cls, "HIDDEN", ()):
+                d[key].pop(name, None)
         return d
 
     def digest(self) -> str:
