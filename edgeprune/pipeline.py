@@ -240,7 +240,7 @@ class Pipeline:
 
                 options = {**options, "latency": latency_table(model, v.on), "measure": speedup_meter(model, v.on)}
             small = prune(parent_ckpt, v.method, self.data, steps=v.steps, finetune_epochs=v.finetune_epochs,
-                          train_config=self.train_config(seed, **overrides), out=folder, **v.target(), **options)
+                          train_config=self.train_config(seed, **overrides), out=folder, **v.target(), **options).model
             if v.on is not None:
                 from edgeprune.bench.latency import record_speedup
 
