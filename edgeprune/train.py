@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,6 +39,15 @@ class EvalResult:
     confusion: list[list[int]]
     predictions: list[int] = field(default_factory=list)  # per image, in loader order (paired comparisons)
     labels: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values (predictions and labels included, for paired comparisons)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalResult:
+        """The result ``to_dict`` wrote."""
+        return cls(**data)
 
     def interval(self) -> Accuracy:
         """The accuracy with its 95% Wilson interval."""

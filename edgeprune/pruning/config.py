@@ -219,7 +219,7 @@ def list_methods() -> dict[str, str]:
 def get_method(name: str) -> Method:
     """The method called ``name``, or a ConfigError listing the known ones."""
     if name not in METHODS:
-        raise ConfigError(f"unknown pruning method {name!r}", hint=f"one of {', '.join(METHODS)}", params=("method",))
+        raise ConfigError(f"unknown pruning method {name!r}", hint=f"one of {', '.join(METHODS)}")
     return METHODS[name]
 
 
@@ -238,8 +238,8 @@ def _check_criterion(name: str) -> None:
     from edgeprune.pruning.criteria import CRITERIA  # torch: only for a criterion registered at run time
 
     if name not in CRITERIA:
-        raise ConfigError(f"unknown criterion {name!r}", hint=f"one of {', '.join(sorted(CRITERIA))}",
-                          params=("criterion",))
+        raise ConfigError(f"criterion {name!r} is not registered",
+                          hint=f"one of {', '.join(sorted(CRITERIA))} (edgeprune list criteria)", params=("criterion",))
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,8 @@ class Target:
             if self.value < 1:
                 raise ConfigError(f"per_step (filters per step) must be >= 1, got {self.value}", params=(param,))
         elif not 0 < self.value < 1:
-            raise ConfigError(f"{param} must be in (0, 1), got {self.value}", params=(param,),
+            raise ConfigError(f"{param} must be in (0, 1), got {self.value}",
+                              params=(param, *(p for p in ("ratio", "target_macs", "target_params") if p != param)),
                               hint="ratio is the fraction removed; target_macs/target_params the fraction kept")
 
     @classmethod
