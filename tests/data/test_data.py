@@ -196,3 +196,13 @@ def test_imagefolder_without_test_split_is_a_clear_error(tmp_path):
 def test_unknown_dataset():
     with pytest.raises(ConfigError, match="unknown dataset"):
         load_data("imagenet22k")
+
+
+def test_options_digits_and_imagefolder_do_not_use_are_refused_by_parameter(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        load_data("digits", fraction=0.5, download=True)
+    assert e.value.message == "fraction and download do not apply to digits data: it is embedded"
+    assert e.value.params == ("fraction", "download")
+    with pytest.raises(ConfigError) as e:
+        load_data(f"imagefolder:{tmp_path}", root=tmp_path)
+    assert e.value.message.startswith("root does not apply to imagefolder data") and e.value.params == ("root",)
