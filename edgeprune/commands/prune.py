@@ -95,7 +95,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     r = p.add_argument_group(f"regularization ({', '.join(n for n, m in METHODS.items() if m.regularize)})")
     r.add_argument("--reg", default=None,
                    help=f"regularizer (edgeprune list regularizers; default: {default_of(RegOptions, 'reg')})")
-    r.add_argument("--reg-lambda", dest="lam", type=float, default=None,
+    r.add_argument("--reg-lambda", dest="lam", metavar="LAMBDA", type=float, default=None,
                    help="regularization strength (default: auto, 1/penalty of the model, so the penalty starts at 1)")
     r.add_argument("--grouping", choices=GROUPINGS, default=None,
                    help=f"weight groups (default: {default_of(RegOptions, 'grouping')}; {_method_defaults('grouping')})")

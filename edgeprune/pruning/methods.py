@@ -53,7 +53,7 @@ def auto_lambda(model: nn.Module, reg: str = "hsqgl12", grouping: str = "neuron"
     return 1.0 / value if value > 0 else 0.0
 
 
-def regularize(model: nn.Module, data: DataBundle, reg: str = "hsqgl12", lam: float | None = None, epochs: int = 10,
+def regularize(model: nn.Module, data: DataBundle, *, reg: str = "hsqgl12", lam: float | None = None, epochs: int = 10,
                grouping: str = "neuron", include_linear: bool = False, train_config: TrainConfig | None = None,
                out: str | os.PathLike[str] | None = None) -> nn.Module:
     """Retrain a copy of ``model`` with a sparsity regularizer added to the loss (no pruning)."""

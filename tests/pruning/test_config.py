@@ -16,8 +16,8 @@ from edgeprune.pruning.config import (
     PruneConfig,
     RegOptions,
     ScheduleOptions,
-    TaylorOptions,
     Target,
+    TaylorOptions,
 )
 
 
