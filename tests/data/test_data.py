@@ -114,7 +114,8 @@ def test_missing_mnist_says_how_to_provide_it(tmp_path, no_system_data):
     with pytest.raises(DataNotFoundError) as e:
         load_data("mnist", root=tmp_path / "nowhere")
     text = str(e.value)
-    assert "MNIST/raw" in text and "--data-root" in text and "never downloads" in text
+    assert "MNIST/raw" in text and "pass root DIR" in text and "never downloads" in text
+    assert e.value.params == ("root",)  # the CLI shows it as --data-root
     assert "apt-get" not in text  # Debian packages no MNIST
 
 
