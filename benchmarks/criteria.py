@@ -28,6 +28,13 @@ import time
 from pathlib import Path
 
 EP_METHODS = ("random", "magnitude", "taylor", "obd", "reg+obd")
+
+
+def _scoring(method: str, samples: int) -> dict:
+    """samples= for the methods whose criterion scores on data (PruneConfig refuses it for the others)."""
+    from edgeprune.pruning.config import METHODS, ScoringOptions, options_class
+
+    return {"samples": samples} if issubclass(options_class(METHODS[method].criterion), ScoringOptions) else {}
 TP_METHODS = ("tp-magnitude", "tp-taylor", "tp-hessian")
 METHODS = EP_METHODS + TP_METHODS
 LABELS = {
@@ -146,7 +153,7 @@ def _run_cell(args, seed: int, method: str, target: float, base, ckpt: Path, dat
     if method in EP_METHODS:
         pruned = prune(ckpt, method, data, target_macs=target, steps=args.steps, finetune_epochs=args.finetune_epochs,
                        train_config=cfg, out=out / f"seed-{seed}" / f"{method}-{target:g}",
-                       samples=args.score_samples, seed=seed)
+                       seed=seed, **_scoring(method, args.score_samples)).model
     else:
         from _criteria_tp import tp_prune
 

@@ -71,8 +71,8 @@ def main(argv: list[str]) -> int:
             table = latency_table(model, on, cache=args.cache, **({"ladder": ladder, "refine": False} if ladder else {}))
             built = time.perf_counter() - t0
             nets = [("dense", model)]
-            nets += [(f"magnitude {f:g} MACs", prune(model, "magnitude", None, target_macs=f)) for f in _csv(args.macs, float)]
-            nets += [(f"latency-aware {s:g}x", prune(model, "magnitude", None, target_speedup=s, latency=table))
+            nets += [(f"magnitude {f:g} MACs", prune(model, "magnitude", None, target_macs=f).model) for f in _csv(args.macs, float)]
+            nets += [(f"latency-aware {s:g}x", prune(model, "magnitude", None, target_speedup=s, latency=table).model)
                      for s in _csv(args.speedups, float)]
             layers = [layers_of(n, shape) for _, n in nets]
             predicted = [table.predict_ms(la) for la in layers]

@@ -61,7 +61,7 @@ def run_chain(arch: str, work: Path, threads: int = 1) -> dict:
         assert torch.isfinite(a).all(), "the trained model computes NaN/inf"
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(a.abs().max())), "the reloaded checkpoint differs"
         step = "prune"
-        small = ep.prune(again, "magnitude", None, ratio=0.5)
+        small = ep.prune(again, "magnitude", None, ratio=0.5).model
         row["params_pruned"] = sum(p.numel() for p in small.parameters())
         step = "export"
         ep.export_model(small, work / "export", formats=("onnx",))  # raises on a parity failure

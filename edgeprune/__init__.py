@@ -22,6 +22,9 @@ _API = (
     "deploy_model",
     "model_info",
     "TrainConfig",
+    "PruneConfig",
+    "PruneResult",
+    "FitResult",
 )
 
 __all__ = ["__version__", *_API]

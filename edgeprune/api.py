@@ -3,8 +3,9 @@
     import edgeprune as ep
     data = ep.load_data("digits")
     model = ep.create_model("vgg11_bn", data=data, width=0.25)
-    ep.fit(model, data, epochs=2, out="runs/api/base")  # the best epoch: runs/api/base/model.safetensors
-    ep.prune(model, "obd", data, target_macs=0.25, finetune_epochs=1, out="runs/api/obd")  # a new, smaller model
+    base = ep.fit(model, data, epochs=2, out="runs/api/base")  # FitResult: base.checkpoint is the best epoch
+    small = ep.prune(base.checkpoint, "obd", data, target_macs=0.25, finetune_epochs=1, out="runs/api/obd")
+    assert small.macs_kept <= 0.25 and small.model is not None  # PruneResult: the smaller model and prune.json
     ep.export_model("runs/api/obd/model.safetensors", "runs/api/obd/export", data=data)  # ONNX + IR, parity-checked
     report = ep.benchmark(["runs/api/obd/model.safetensors"], baseline="runs/api/base/model.safetensors",
                           exports={"runs/api/obd/model.safetensors": "runs/api/obd/export"}, backends=["ort"])
@@ -30,8 +31,11 @@ from edgeprune.models import (
     save_checkpoint,
     spec_of,
 )
+from edgeprune.pruning.config import PruneConfig
+from edgeprune.pruning.result import PruneResult
 from edgeprune.train import TrainConfig
-from edgeprune.train_run import create_model, evaluate, fit
+from edgeprune.train_run import FitResult, create_model, evaluate
+from edgeprune.train_run import fit as _fit
 
 if TYPE_CHECKING:
     from edgeprune.bench.config import BenchConfig
@@ -39,7 +43,7 @@ if TYPE_CHECKING:
 
 # Verbs whose natural name is a stage package (export, bench, deploy, train) carry a suffix so that
 # importing that package can never shadow the function on ``edgeprune``.
-__all__ = ["TrainConfig", "benchmark", "create_model", "deploy_model", "evaluate", "export_model", "fit", "list_models", "load",
+__all__ = ["FitResult", "PruneConfig", "PruneResult", "TrainConfig", "benchmark", "create_model", "deploy_model", "evaluate", "export_model", "fit", "list_models", "load",
            "load_data", "model_info", "prune", "save"]
 
 
@@ -54,7 +58,7 @@ def save(model: nn.Module, path: str | os.PathLike[str]) -> Path:
 
 
 def model_info(model_or_path: nn.Module | str | os.PathLike[str]) -> dict[str, Any]:
-    """Params, MACs, per-layer widths (and file size for a path) of a checkpoint or model."""
+    """Params, MACs, per-layer widths (and file size for a path) of a checkpoint or model, as a JSON dict."""
     size = None
     if not isinstance(model_or_path, nn.Module):
         size = Path(model_or_path).stat().st_size if Path(model_or_path).exists() else None
@@ -74,11 +78,20 @@ def model_info(model_or_path: nn.Module | str | os.PathLike[str]) -> dict[str, A
     }
 
 
-def prune(model: nn.Module, method: str, data: DataBundle, **kwargs: Any) -> nn.Module:
-    """Prune structurally with a named method (see ``edgeprune list methods``); returns a smaller model."""
+def fit(model_or_path: nn.Module | str | os.PathLike[str], data: DataBundle, config: TrainConfig | None = None, *,
+        out: str | os.PathLike[str] | None = None, regularizer=None, **overrides: Any) -> FitResult:
+    """Train a model (or a checkpoint's) in place, best validation epoch kept; a :class:`FitResult` (``.model``)."""
+    model = model_or_path if isinstance(model_or_path, nn.Module) else load(model_or_path)
+    return _fit(model, data, config, out=out, regularizer=regularizer, **overrides)
+
+
+def prune(model_or_path: nn.Module | str | os.PathLike[str], config: PruneConfig | str, data: DataBundle | None = None,
+          *, out: str | os.PathLike[str] | None = None, **kwargs: Any) -> PruneResult:
+    """Prune structurally with a :class:`PruneConfig` or a method name and its options (``edgeprune list methods``);
+    a :class:`PruneResult` whose ``.model`` is the smaller network."""
     from edgeprune.pruning import prune as _prune
 
-    return _prune(model, method=method, data=data, **kwargs)
+    return _prune(model_or_path, config, data, out=out, **kwargs)
 
 
 def export_model(model: nn.Module | str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:

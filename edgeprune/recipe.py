@@ -232,6 +232,32 @@ class VariantSection:
             raise ConfigError(f"batch_size = {self.batch_size!r}: must be an integer >= 1")
         if not isinstance(self.options, dict):
             raise ConfigError(f"options of variant {self.name!r} must be a table")
+        self._check_options()
+
+    def _check_options(self) -> None:
+        """The options table is checked by the classes that will use it: PruneConfig, or the regularizer's."""
+        from edgeprune.pruning.config import METHODS, PruneConfig, RegOptions
+
+        if self.method is None:
+            allowed = ("grouping", "include_linear")  # make_regularizer's options
+            unknown = sorted(set(self.options) - set(allowed))
+            if unknown:
+                raise ConfigError(f"variants.{self.name}.options.{unknown[0]}: a retrained variant takes only "
+                                  f"{' and '.join(allowed)}", hint="pruning options need a method")
+            try:
+                RegOptions(**self.options)
+            except ConfigError as e:
+                raise ConfigError(f"variants.{self.name}.options.{e.params[0]}: {e.message}", hint=e.hint) from None
+            return
+        if self.method not in METHODS:
+            return  # check_names says which methods exist
+        try:
+            PruneConfig.from_options(self.method, steps=self.steps, finetune_epochs=self.finetune_epochs,
+                                     **self.target(), **self.options)
+        except ConfigError as e:
+            param = next((p for p in e.params if p in self.options), None)
+            where = f"variants.{self.name}.options.{param}" if param else f"variant {self.name!r}"
+            raise ConfigError(f"{where}: {e.message}", hint=e.hint) from None
 
     @property
     def kind(self) -> str:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,50 +23,12 @@ from edgeprune.devices import resolve_device
 from edgeprune.errors import ConfigError
 from edgeprune.fileio import write_json
 from edgeprune.models.spec import SPEC_ATTR
+from edgeprune.train_config import OPTIMIZERS, TrainConfig
 from edgeprune.train_state import META, TrainState, clear_state, fingerprint, load_state, save_state
 from edgeprune.ui import log, track
 
 Regularizer = Callable[[nn.Module], torch.Tensor]
-OPTIMIZERS = ("adam", "adamw", "sgd")
-
-
-@dataclass
-class TrainConfig:
-    """How to (re)train: optimizer, schedule, early stopping, device, seed."""
-
-    epochs: int = 10
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    cosine: bool = True
-    freeze_features: bool = False
-    patience: int | None = None
-    select: str = "val_loss"
-    device: str = "auto"
-    amp: bool = True  # on CUDA: bf16 autocast where the GPU has it, fp16 with loss scaling elsewhere
-    channels_last: bool = True  # on CUDA: NHWC activations, what tensor cores want for convolutions
-    seed: int = 0
-    num_workers: int = 0
-
-    def __post_init__(self) -> None:
-        if self.epochs < 0:
-            raise ConfigError(f"epochs must be >= 0, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer {self.optimizer!r} is not one of {OPTIMIZERS}")
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate must be > 0, got {self.lr}")
-        if self.num_workers < 0:
-            raise ConfigError(f"data loader workers (--workers) must be >= 0, got {self.num_workers}")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"patience must be >= 1 epoch, got {self.patience}", hint="omit --patience to never stop early")
-        if self.select not in ("val_loss", "val_acc"):
-            raise ConfigError(f"select must be val_loss or val_acc, got {self.select!r}")
-
-
+__all__ = ["OPTIMIZERS", "EvalResult", "History", "TrainConfig", "evaluate", "fit", "is_main_process", "seed_everything"]
 @dataclass
 class EvalResult:
     """Loss, accuracy and confusion matrix (rows: true class, columns: predicted)."""
@@ -76,6 +39,15 @@ class EvalResult:
     confusion: list[list[int]]
     predictions: list[int] = field(default_factory=list)  # per image, in loader order (paired comparisons)
     labels: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values (predictions and labels included, for paired comparisons)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalResult:
+        """The result ``to_dict`` wrote."""
+        return cls(**data)
 
     def interval(self) -> Accuracy:
         """The accuracy with its 95% Wilson interval."""
@@ -164,7 +136,8 @@ def classifier_head(model: nn.Module) -> nn.Module:
         head = getattr(model, name, None)
         if isinstance(head, nn.Module):
             return head
-    raise ConfigError(f"{type(model).__name__} has no classifier/fc head to train alone", hint="drop --freeze-features")
+    raise ConfigError(f"{type(model).__name__} has no classifier/fc head to train alone", hint="drop freeze_features",
+                      params=("freeze_features",))
 
 
 def trainable_parameters(model: nn.Module, freeze_features: bool) -> list[nn.Parameter]:
@@ -205,8 +178,8 @@ def _rank0_validation(model: nn.Module, loader: DataLoader, device: torch.device
     return dataclasses.replace(val, loss=float(figures[0]), accuracy=float(figures[1]))
 
 
-def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, regularizer: Regularizer | None = None,
-        out: str | Path | None = None, on_improve: Callable[[nn.Module], None] | None = None) -> History:
+def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, *, out: str | Path | None = None,
+        regularizer: Regularizer | None = None, on_improve: Callable[[nn.Module], None] | None = None) -> History:
     """Train on ``data.train``, select on ``data.val``, leave the best weights in ``model``.
 
     ``regularizer(model)`` is added to the loss (e.g. HSQGL12). ``on_improve(model)`` runs on rank 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,48 @@ def evaluate(model: nn.Module, data: DataBundle, split: str = "test", device: st
     return _evaluate(model, data.loader(split, batch_size, shuffle=False), device, num_classes=len(data.labels))
 
 
-def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, out: str | os.PathLike[str] | None = None,
-          regularizer=None, **overrides: Any) -> dict[str, Any]:
-    """Fit ``model`` in place (best validation epoch kept) and return history and test metrics.
+@dataclass
+class FitResult:
+    """What a fit returns: the fitted ``model`` (None when read back) and train.json's content."""
+
+    model: nn.Module | None
+    name: str  # the model's builder name (train.json's "model")
+    data: str
+    config: TrainConfig
+    history: dict[str, Any]  # per-epoch rows and the best epoch
+    best_epoch: int | None
+    seconds: float
+    params: int
+    macs: int
+    test: dict[str, Any]  # test metrics of the best epoch: accuracy, n, confusion, rates, ...
+    checkpoint: str | None = None  # out/model.safetensors when ``out`` was given
+
+    def to_dict(self) -> dict[str, Any]:
+        """train.json's content (the model's name under "model"), plus the checkpoint path."""
+        return {"model": self.name, "data": self.data, "config": self.config.to_dict(), "history": self.history,
+                "best_epoch": self.best_epoch, "seconds": self.seconds, "params": self.params, "macs": self.macs,
+                "test": self.test, "checkpoint": self.checkpoint}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], load: bool = False) -> FitResult:
+        """A result from :meth:`to_dict` (or a train.json); ``load=True`` loads the model from ``checkpoint``."""
+        model = None
+        if load and data.get("checkpoint"):
+            from edgeprune.models import load_checkpoint
+
+            model = load_checkpoint(data["checkpoint"])
+        return cls(model=model, name=data["model"], data=data["data"], config=TrainConfig.from_dict(data["config"]),
+                   history=data["history"], best_epoch=data["best_epoch"], seconds=data["seconds"],
+                   params=data["params"], macs=data["macs"], test=data["test"], checkpoint=data.get("checkpoint"))
+
+
+def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, *,
+        out: str | os.PathLike[str] | None = None, regularizer=None, **overrides: Any) -> FitResult:
+    """Fit ``model`` in place (best validation epoch kept); return a :class:`FitResult` with history and test metrics.
 
     With ``out``, writes ``model.safetensors`` (rewritten at every improvement, atomically),
-    ``history.json``, ``train.json`` and ``train.md`` there.
+    ``history.json``, ``train.json`` (the result's ``to_dict()``) and ``train.md`` there. ``overrides``
+    replace fields of ``config`` (``fit(model, data, epochs=2)``).
     """
     from edgeprune.fileio import write_json, write_text
     from edgeprune.train import is_main_process
@@ -62,23 +99,19 @@ def fit(model: nn.Module, data: DataBundle, config: TrainConfig | None = None, o
                    on_improve=on_improve if ckpt else None)
     seconds = time.perf_counter() - t0
     test = evaluate(model, data, "test", device=config.device)
-    summary = {
-        "model": spec_of(model).name,
-        "data": data.name,
-        "config": dataclasses.asdict(config),
-        "history": dataclasses.asdict(history),
-        "best_epoch": history.best_epoch,
-        "seconds": round(seconds, 2),
-        "params": count_params(model),
-        "macs": count_macs(model, spec_of(model).input_shape),
-        "test": {**dataclasses.asdict(test), **test.rates()},
-    }
+    result = FitResult(model=model, name=spec_of(model).name, data=data.name, config=config,
+                       history=dataclasses.asdict(history), best_epoch=history.best_epoch,
+                       seconds=round(seconds, 2), params=count_params(model),
+                       macs=count_macs(model, spec_of(model).input_shape),
+                       test={**dataclasses.asdict(test), **test.rates()},
+                       checkpoint=str(ckpt) if ckpt is not None else None)
     if out_path and is_main_process():
         if not saved:  # zero epochs: this model replaces whatever checkpoint the folder held
             save_checkpoint(model, ckpt)
+        summary = result.to_dict()
         write_json(out_path / "train.json", summary)
         write_text(out_path / "train.md", _train_markdown(summary))
-    return summary
+    return result
 
 
 def _train_markdown(s: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ def test_training_and_pruning_on_cuda_match_the_cpu_path(digits, tmp_path):
     acc = ep.evaluate(model, digits, "test", device="cuda").accuracy
     assert acc > 0.5
     small = ep.prune(model.cpu(), "obd", digits, target_macs=0.5, finetune_epochs=1,
-                     train_config=TrainConfig(device="cuda"), out=tmp_path / "p")
+                     train_config=TrainConfig(device="cuda"), out=tmp_path / "p").model
     cpu_acc = ep.evaluate(small.cpu(), digits, "test", device="cpu").accuracy
     gpu_acc = ep.evaluate(small.cuda(), digits, "test", device="cuda").accuracy
     assert abs(cpu_acc - gpu_acc) <= 2 / len(digits.test)  # the same model on both devices

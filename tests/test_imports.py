@@ -27,7 +27,7 @@ LAYERS = {
     "accuracy": "base",  # confidence intervals of accuracies (numpy/scipy), used by bench and report
     "devices": "train",  # torch device selection (cpu/cuda/auto)
     "data": "data",
-    "models": "train", "train": "train", "train_state": "train", "train_run": "train",
+    "models": "train", "train": "train", "train_config": "train", "train_state": "train", "train_run": "train",
     "pruning": "prune",
     "export": "export",
     "bench": "bench",

@@ -155,3 +155,17 @@ def test_resume_state_of_mixed_epochs_or_damaged_json_is_no_state(tmp_path):
     write_json(tmp_path / META, {"fingerprint": fp, "epoch": 2})  # keys missing
     assert load_state(tmp_path, fp) is None
     assert load_state(tmp_path, "another work") is None
+
+
+def test_fit_returns_a_result_that_round_trips(tmp_path, digits):
+    from edgeprune.train_run import FitResult
+
+    model = ep.create_model("vgg11_bn", data=digits, width=0.125)
+    result = ep.fit(model, digits, TrainConfig(epochs=0, device="cpu"), out=tmp_path)
+    assert isinstance(result, FitResult) and result.model is model
+    assert result.checkpoint == str(tmp_path / "model.safetensors") and result.best_epoch is None
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data == json.loads((tmp_path / "train.json").read_text())  # train.json is the result's dict
+    again = FitResult.from_dict(data)
+    assert again.model is None and again.to_dict() == result.to_dict() and again.config == result.config
+    assert FitResult.from_dict(data, load=True).params == result.params

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
+
+from edgeprune.train_config import OPTIMIZERS, TrainConfig
 
 
 def add_data_args(parser: argparse.ArgumentParser, default: str | None = "digits") -> None:
@@ -52,35 +55,65 @@ def check_out(out: str | os.PathLike[str]) -> Path:
     return path
 
 
+# load_data parameter -> the argparse dest of its flag, where they differ
+DATA_DESTS = {"root": "data_root"}
+
+
 def load_data_from_args(args: argparse.Namespace, **overrides):
     """Load the DataBundle the data arguments describe."""
     from edgeprune.data import load_data
+    from edgeprune.errors import EdgepruneError
 
     kwargs = {"root": args.data_root, "input_size": args.input_size, "channels": args.channels,
               "seed": args.seed, "fraction": args.fraction, "download": args.download, "sizes": args.sizes}
     kwargs.update(overrides)
-    return load_data(args.data, **kwargs)
+    try:
+        return load_data(args.data, **kwargs)
+    except EdgepruneError as e:  # load_data's parameters whose flags have other names
+        if not set(e.params) & set(DATA_DESTS):
+            raise
+        message, hint = (_renamed(text, e.params) if text else text for text in (e.message, e.hint))
+        raise type(e)(message, hint, params=tuple(DATA_DESTS.get(p, p) for p in e.params)) from None
+
+
+def _renamed(text: str, params: tuple[str, ...]) -> str:
+    """``text`` with each of ``params`` that DATA_DESTS maps renamed, never inside a path (``/root/``)."""
+    import re
+
+    for param in params:
+        if param in DATA_DESTS:
+            text = re.sub(rf"(?<![\w/.-]){re.escape(param)}(?![\w/-])", DATA_DESTS[param], text)
+    return text
 
 
 def add_train_args(parser: argparse.ArgumentParser, epochs: int = 10, title: str = "training") -> None:
     """--epochs, --batch-size, --optimizer, --lr, --weight-decay, --patience, --device, --workers."""
     g = parser.add_argument_group(title)
     g.add_argument("--epochs", type=int, default=epochs, help="epochs (default: %(default)s)")
-    g.add_argument("--batch-size", type=int, default=64, help="batch size (default: %(default)s)")
-    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam", help="optimizer (default: %(default)s)")
-    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: %(default)s)")
-    g.add_argument("--weight-decay", type=float, default=0.0, help="weight decay (default: %(default)s)")
-    g.add_argument("--patience", type=int, default=None, help="stop after this many epochs without validation improvement")
-    g.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N] (default: %(default)s)")
-    g.add_argument("--workers", type=int, default=0, help="data loader worker processes (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=default_of(TrainConfig, "batch_size"),
+                   help="batch size (default: %(default)s)")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=default_of(TrainConfig, "optimizer"),
+                   help="optimizer (default: %(default)s)")
+    g.add_argument("--lr", type=float, default=default_of(TrainConfig, "lr"), help="learning rate (default: %(default)s)")
+    g.add_argument("--weight-decay", type=float, default=default_of(TrainConfig, "weight_decay"),
+                   help="weight decay (default: %(default)s)")
+    g.add_argument("--patience", type=int, default=default_of(TrainConfig, "patience"),
+                   help="stop after this many epochs without validation improvement")
+    g.add_argument("--device", default=default_of(TrainConfig, "device"),
+                   help="auto (CUDA when present), cpu or cuda[:N] (default: %(default)s)")
+    g.add_argument("--workers", dest="num_workers", type=int, default=default_of(TrainConfig, "num_workers"),
+                   help="data loader worker processes (default: %(default)s)")
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The default of field ``name`` of dataclass ``cls`` (the CLI's defaults are the configs')."""
+    return cls.__dataclass_fields__[name].default
 
 
 def train_config_from_args(args: argparse.Namespace, **overrides):
     """The TrainConfig the training arguments describe."""
-    from edgeprune.train import TrainConfig
-
     kwargs = {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
               "weight_decay": args.weight_decay, "patience": args.patience, "device": args.device,
-              "seed": getattr(args, "seed", 0), "num_workers": args.workers}
+              "seed": getattr(args, "seed", 0), "num_workers": args.num_workers}
     kwargs.update(overrides)
     return TrainConfig(**kwargs)

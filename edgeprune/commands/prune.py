@@ -8,8 +8,23 @@ from edgeprune.commands.common import (
     add_data_args,
     add_train_args,
     check_out,
+    default_of,
     load_data_from_args,
     train_config_from_args,
+)
+from edgeprune.pruning.config import (
+    FISHER_MODES,
+    GROUPINGS,
+    METHODS,
+    NORMALIZATIONS,
+    NORMS,
+    SCOPES,
+    MagnitudeOptions,
+    OBDOptions,
+    PruneConfig,
+    RegOptions,
+    ScheduleOptions,
+    ScoringOptions,
 )
 
 HELP = "prune a checkpoint structurally (taylor, obd, reg+obd, ...) and fine-tune it"
@@ -24,10 +39,21 @@ EXAMPLES = """examples:
 """
 
 
+# flag dests that are PruneConfig options (sent to PruneConfig.from_options when given)
+OPTIONS = ("criterion", "samples", "fisher", "norm", "scope", "normalize", "round_to", "min_channels", "per_step",
+           "final_epochs", "reg", "lam", "grouping", "include_linear", "reg_epochs")
+
+
+def _method_defaults(option: str) -> str:
+    """'seed: 5' for the methods that set their own default of ``option``."""
+    return "; ".join(f"{n}: {m.defaults[option]}" for n, m in METHODS.items() if option in m.defaults)
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     """Arguments of ``edgeprune prune``."""
     p.add_argument("checkpoint", help="edgeprune checkpoint (.safetensors) to prune")
-    p.add_argument("--method", required=True, help="pruning method (edgeprune list methods)")
+    p.add_argument("--method", required=True, metavar="METHOD",
+                   help=f"pruning method: {', '.join(METHODS)} (edgeprune list methods)")
     t = p.add_argument_group("target (exactly one, or --per-step)")
     t.add_argument("--ratio", type=float, default=None, help="fraction of prunable channels to remove, e.g. 0.5")
     t.add_argument("--target-macs", type=float, default=None, help="fraction of MACs to keep, e.g. 0.25")
@@ -43,27 +69,37 @@ def configure(p: argparse.ArgumentParser) -> None:
     t.add_argument("--latency-cache", default=None, metavar="DIR",
                    help="where latency tables are kept (default: $EDGEPRUNE_CACHE/latency or ~/.cache/edgeprune/latency)")
     s = p.add_argument_group("schedule")
-    s.add_argument("--steps", type=int, default=None, help="prune/fine-tune iterations (default: 1; seed: 5)")
-    s.add_argument("--finetune-epochs", type=int, default=0, help="fine-tune epochs after each step (default: 0)")
-    s.add_argument("--final-epochs", type=int, default=0, help="extra fine-tune epochs at the end (default: 0)")
-    s.add_argument("--scope", choices=("global", "uniform"), default="global", help="rank across layers or per layer")
-    s.add_argument("--normalize", choices=("l2", "rms", "none"), default=None,
+    s.add_argument("--steps", type=int, default=None,
+                   help=f"prune/fine-tune iterations (default: 1; {_method_defaults('steps')})")
+    s.add_argument("--finetune-epochs", type=int, default=default_of(PruneConfig, "finetune_epochs"),
+                   help="fine-tune epochs after each step (default: %(default)s)")
+    s.add_argument("--final-epochs", type=int, default=default_of(ScheduleOptions, "final_epochs"),
+                   help="extra fine-tune epochs at the end (default: %(default)s)")
+    s.add_argument("--scope", choices=SCOPES, default=default_of(ScheduleOptions, "scope"),
+                   help="rank across layers or per layer (default: %(default)s)")
+    s.add_argument("--normalize", choices=NORMALIZATIONS, default=None,
                    help="per-layer score normalization: l2 (Molchanov), rms (l2 x sqrt(width)), none "
                         "(default: the criterion's: l2 for taylor-seed, rms otherwise)")
-    s.add_argument("--round-to", type=int, default=None, help="keep widths multiples of N (default: 8; seed: 1)")
-    s.add_argument("--min-channels", type=int, default=1, help="never keep fewer channels in a layer (default: 1)")
+    s.add_argument("--round-to", type=int, default=None,
+                   help=f"keep widths multiples of N (default: 8; {_method_defaults('round_to')})")
+    s.add_argument("--min-channels", type=int, default=default_of(ScheduleOptions, "min_channels"),
+                   help="never keep fewer channels in a layer (default: %(default)s)")
     c = p.add_argument_group("criterion")
     c.add_argument("--criterion", default=None, help="override the method's criterion (edgeprune list criteria)")
-    c.add_argument("--samples", type=int, default=None, help="training examples used for scoring (default: 512)")
-    c.add_argument("--fisher", choices=("sampled", "exact", "empirical", "hutchinson"), default=None,
-                   help="OBD Hessian-diagonal estimator (default: sampled)")
-    c.add_argument("--norm", choices=("l1", "l2"), default=None, help="magnitude norm (default: l1)")
-    r = p.add_argument_group("regularization (reg+obd, reg+taylor, obd+reg, seed)")
-    r.add_argument("--reg", default=None, help="regularizer (edgeprune list regularizers; default: hsqgl12)")
-    r.add_argument("--reg-lambda", type=float, default=None,
+    c.add_argument("--samples", type=int, default=None,
+                   help=f"training examples used for scoring (default: {default_of(ScoringOptions, 'samples')})")
+    c.add_argument("--fisher", choices=FISHER_MODES, default=None,
+                   help=f"OBD Hessian-diagonal estimator (default: {default_of(OBDOptions, 'fisher')})")
+    c.add_argument("--norm", choices=NORMS, default=None,
+                   help=f"magnitude norm (default: {default_of(MagnitudeOptions, 'norm')})")
+    r = p.add_argument_group(f"regularization ({', '.join(n for n, m in METHODS.items() if m.regularize)})")
+    r.add_argument("--reg", default=None,
+                   help=f"regularizer (edgeprune list regularizers; default: {default_of(RegOptions, 'reg')})")
+    r.add_argument("--reg-lambda", dest="lam", metavar="LAMBDA", type=float, default=None,
                    help="regularization strength (default: auto, 1/penalty of the model, so the penalty starts at 1)")
-    r.add_argument("--grouping", choices=("neuron", "feature"), default=None, help="neuron (default) or feature (seed)")
-    r.add_argument("--include-linear", action="store_true", help="regularize Linear layers too")
+    r.add_argument("--grouping", choices=GROUPINGS, default=None,
+                   help=f"weight groups (default: {default_of(RegOptions, 'grouping')}; {_method_defaults('grouping')})")
+    r.add_argument("--include-linear", action="store_true", default=None, help="regularize Linear layers too")
     r.add_argument("--reg-epochs", type=int, default=None, help="regularized training epochs (default: fine-tune epochs)")
     add_data_args(p)
     add_train_args(p, epochs=0, title="fine-tuning")
@@ -72,29 +108,21 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prune, write ``model.safetensors``, ``prune.json`` and ``prune.md`` under ``--out``."""
+    import dataclasses
+    from pathlib import Path
+
     from edgeprune.errors import ConfigError
-    from edgeprune.models import count_macs, count_params, read_header
+    from edgeprune.models import read_header
     from edgeprune.pruning import prune
-    from edgeprune.pruning.criteria import get_criterion
-    from edgeprune.pruning.methods import check_prune
 
     check_out(args.out)  # every option is checked before the data loads and pruning starts
-    options = {"reg": args.reg, "lam": args.reg_lambda, "include_linear": args.include_linear or None,
-               "reg_epochs": args.reg_epochs, "criterion": args.criterion, "samples": args.samples,
-               "fisher": args.fisher, "norm": args.norm, "scope": args.scope, "normalize": args.normalize,
-               "min_channels": args.min_channels, "per_step": args.per_step, "final_epochs": args.final_epochs,
-               "grouping": args.grouping, "round_to": args.round_to}
-    options = {k: v for k, v in options.items() if v is not None}  # unset: the method's default
-    options["seed"] = args.seed
-    targets = {"ratio": args.ratio, "target_macs": args.target_macs, "target_params": args.target_params}
+    options = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}  # unset: the method's default
     latency_target = _check_latency_args(args)
-    checked = {**targets, "target_speedup": 2.0 if latency_target else None}  # the speedup itself is known later
-    method, _, opts, _ = check_prune(args.method, steps=args.steps, finetune_epochs=args.finetune_epochs, **checked,
-                                     **options)
-    criterion = opts.criterion or method.criterion
-    if args.samples is not None and not get_criterion(criterion).uses_data:
-        raise ConfigError(f"--samples does not apply to method {args.method!r}: criterion {criterion} scores "
-                          "without data", hint="drop --samples")
+    # the speedup of a --target-latency is measured later: 2.0 stands in for it while checking
+    config = PruneConfig.from_options(args.method, ratio=args.ratio, target_macs=args.target_macs,
+                                      target_params=args.target_params,
+                                      target_speedup=2.0 if latency_target else None, steps=args.steps,
+                                      finetune_epochs=args.finetune_epochs, seed=args.seed, **options)
     train_config = train_config_from_args(args)
     spec, _ = read_header(args.checkpoint)
     channels, size = spec.input_shape[0], spec.input_shape[1]
@@ -108,26 +136,23 @@ def run(args: argparse.Namespace) -> int:
     latency = {}
     if latency_target:
         latency = _latency_target(args, spec)
-    model = prune(args.checkpoint, args.method, data, steps=args.steps, finetune_epochs=args.finetune_epochs,
-                  train_config=train_config, out=args.out, **targets, **latency, **options)
-    from pathlib import Path
-
+        config = dataclasses.replace(config, target_speedup=latency.pop("target_speedup"))
+    result = prune(args.checkpoint, config, data, train_config=train_config, out=args.out, **latency)
     from edgeprune.accuracy import interval_text
-    from edgeprune.fileio import read_json
 
     if latency_target:
         from edgeprune.bench.latency import record_speedup
+        from edgeprune.fileio import read_json
         from edgeprune.models import load_checkpoint
 
-        record_speedup(args.out, load_checkpoint(args.checkpoint), model, args.on)
-    report = read_json(Path(args.out) / "prune.json")
-    print(f"{args.method}: params {count_params(model):,} ({report['after']['params'] / report['before']['params']:.1%}), "
-          f"MACs {count_macs(model, spec.input_shape):,} ({report['after']['macs'] / report['before']['macs']:.1%}), "
-          f"test accuracy {interval_text(report['accuracy_before'], report['test_n'])} -> "
-          f"{interval_text(report['accuracy_final'], report['test_n'])} (95% Wilson); "
-          f"checkpoint {Path(args.out) / 'model.safetensors'}")
+        record_speedup(args.out, load_checkpoint(args.checkpoint), result.model, args.on)
+        result.latency = read_json(Path(args.out) / "prune.json")["latency"]  # with the verified measurement
+    print(f"{args.method}: params {result.params:,} ({result.params_kept:.1%}), "
+          f"MACs {result.macs:,} ({result.macs_kept:.1%}), "
+          f"test accuracy {interval_text(result.accuracy_before, result.test_n)} -> "
+          f"{interval_text(result.accuracy_final, result.test_n)} (95% Wilson); checkpoint {result.checkpoint}")
     if latency_target:
-        lat, v = report["latency"], report["latency"]["verified"]
+        lat, v = result.latency, result.latency["verified"]
         print(f"on {args.on}: predicted {lat['predicted_speedup']:.2f}x faster, measured {v['speedup']:.2f}x "
               f"[{v['speedup_ci'][0]:.2f}, {v['speedup_ci'][1]:.2f}] (95% bootstrap, interleaved with the base)")
     return 0

@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     data = load_data_from_args(args)
     seed_everything(cfg.seed)  # the initial weights too: the same command gives the same model
     model = api.create_model(args.model, data=data, weights=args.weights, **model_kwargs)
-    summary = api.fit(model, data, cfg, out=out)
+    result = api.fit(model, data, cfg, out=out)
     if is_main_process():
-        test = summary["test"]
+        test = result.test
         print(f"test accuracy {interval_text(test['accuracy'], test['n'])} (95% Wilson) on {test['n']} images; "
               f"checkpoint {out / 'model.safetensors'}")
     return 0

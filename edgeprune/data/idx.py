@@ -1,4 +1,4 @@
-"""MNIST-style idx files (plain or gzip), found on their own: --data-root, $EDGEPRUNE_DATA, ./data, the system."""
+"""MNIST-style idx files (plain or gzip), found on their own: the data root, $EDGEPRUNE_DATA, ./data, the system."""
 
 from __future__ import annotations
 
@@ -57,14 +57,15 @@ def find_idx_files(name: str, root: str | Path | None = None) -> dict[str, tuple
                 return found  # type: ignore[return-value]
     where = f"{', '.join(map(str, roots))} (and their {'/, '.join(s for s in LAYOUTS[name] if s)}/)"
     files = ", ".join(f for pair in SPLIT_FILES.values() for f in pair)
-    hint = f"copy the four idx files ({files}, .gz or not) into DIR/{LAYOUTS[name][1]}/ and pass --data-root DIR"
+    hint = f"copy the four idx files ({files}, .gz or not) into DIR/{LAYOUTS[name][1]}/ and pass root DIR"
     if name in SYSTEM_PACKAGES:
         package = SYSTEM_PACKAGES[name][1]
-        raise DataNotFoundError(f"{name} is not installed: run apt-get install {package} (as root), which puts it in "
+        raise DataNotFoundError(f"{name} is not installed: run apt-get install {package} (with sudo), which puts it in "
                                 f"{system_root() / SYSTEM_PACKAGES[name][0]}; searched {where}; edgeprune never "
-                                "downloads unless asked", hint=f"apt-get install {package}, or {hint}")
+                                "downloads unless asked", hint=f"apt-get install {package}, or {hint}",
+                                params=("root",))
     raise DataNotFoundError(f"{name} idx files not found in {where}; edgeprune never downloads unless asked",
-                            hint=hint)
+                            hint=hint, params=("root",))
 
 
 def read_idx(path: str | Path) -> np.ndarray:

@@ -94,7 +94,8 @@ def _read_torchvision(name: str, root: Path, download: bool) -> tuple[dict[str, 
     except (RuntimeError, FileNotFoundError, OSError) as e:
         raise DataNotFoundError(
             f"{name} is not on disk under {root} and edgeprune never downloads unless asked",
-            hint=HOW_TO_PROVIDE[name].format(root=root) + ", pass --data-root DIR, or add --download on a connected machine",
+            hint=HOW_TO_PROVIDE[name].format(root=root) + ", pass root DIR, or set download on a connected machine",
+            params=("root", "download"),
         ) from e
 
 

@@ -58,7 +58,7 @@ def read_header(path: str | os.PathLike[str]) -> tuple[ModelSpec, dict[str, Any]
                               hint="the file is truncated or corrupted; re-create it") from e
     if meta.get("format") != FORMAT or "spec" not in meta:
         raise CheckpointError(f"{path} is a safetensors file but not an edgeprune checkpoint",
-                              hint="plain weight files go through --weights FILE")
+                              hint="plain weight files load as pretrained weights (the weights option of train / create_model)")
     try:
         spec = ModelSpec.from_json(meta["spec"])
         extra = json.loads(meta.get("extra", "{}"))

@@ -82,7 +82,7 @@ def resolve_weights(arch: str, source: str) -> Path:
     if source != "imagenet":
         path = Path(source)
         if path.suffix != ".safetensors":
-            raise ConfigError(f"--weights {path}: only .safetensors weight files are read ({path.suffix or 'no suffix'} "
+            raise ConfigError(f"weights file {path}: only .safetensors weight files are read ({path.suffix or 'no suffix'} "
                               "files may be pickles, which can run code when loaded)",
                               hint="convert it once where you trust it: save_file(torch.load(PTH), 'w.safetensors') "
                                    "with safetensors.torch.save_file")
@@ -91,7 +91,7 @@ def resolve_weights(arch: str, source: str) -> Path:
     if not path.is_file():
         raise WeightsNotFoundError(
             f"ImageNet weights for {arch} are not on disk (expected {path})",
-            hint=f"download {url} on a connected machine and copy it to {path.parent}/, or pass --weights FILE",
+            hint=f"download {url} on a connected machine and copy it to {path.parent}/, or pass a .safetensors weights file",
         )
     return path
 

@@ -1,7 +1,10 @@
 """Named pruning methods: a criterion, optionally with regularized training before or after pruning.
 
-``prune(model, method, data, ...)`` is the stage's verb (see docs/dev/contracts.md); ``regularize``
-is the HSQGL12 retraining without pruning (model 2 of the Reg+OBD paper).
+``prune(model, config, data, out=...)`` is the stage's verb: ``config`` a :class:`PruneConfig` (or a
+method name and its options as keywords), the method's phases run in order (regularized training
+before or after the pruning schedule, per :data:`~edgeprune.pruning.config.METHODS`), and a
+:class:`PruneResult` comes back. ``regularize`` is the HSQGL12 retraining without pruning (model 2
+of the Reg+OBD paper).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,88 +26,18 @@ from edgeprune.errors import ConfigError
 from edgeprune.fileio import read_json, sha256_file, write_json
 from edgeprune.models import attach_spec, load_checkpoint, save_checkpoint, spec_of
 from edgeprune.models.support import check_supported
+from edgeprune.pruning.config import METHODS, CriterionOptions, PruneConfig, list_methods
 from edgeprune.pruning.criteria import CriterionConfig, get_criterion
 from edgeprune.pruning.latency import LatencyTable, layers_of
 from edgeprune.pruning.regularizers import make_regularizer
 from edgeprune.pruning.report import model_summary, write_report
+from edgeprune.pruning.result import PruneResult
 from edgeprune.pruning.schedule import Schedule, StepCallback, accuracy, run_schedule
-from edgeprune.pruning.targets import PlanConfig, Target
+from edgeprune.pruning.targets import PlanConfig
 from edgeprune.train import TrainConfig, fit
 from edgeprune.ui import log
 
-
-@dataclass(frozen=True)
-class Method:
-    """A criterion plus regularized training before (``reg+X``, ``seed``) or after (``obd+reg``) pruning."""
-
-    description: str
-    criterion: str
-    regularize: str | None = None  # None | "before" | "after"
-    defaults: dict[str, Any] = field(default_factory=dict)
-
-
-METHODS: dict[str, Method] = {
-    "magnitude": Method("prune the channels with the smallest weight norms", "magnitude"),
-    "taylor": Method("Molchanov 2017 Taylor ranking on activations", "taylor"),
-    "taylor-seed": Method("the published code's Taylor variant (signed sums)", "taylor-seed"),
-    "taylor-weight": Method("weight-space Taylor |Σ w·dL/dw|", "taylor-weight"),
-    "obd": Method("true Optimal Brain Damage (Fisher/Gauss-Newton Hessian diagonal)", "obd"),
-    "random": Method("random channels (baseline)", "random"),
-    "reg+obd": Method("HSQGL12-regularized training, then OBD pruning (the Reg+OBD paper)", "obd", "before"),
-    "reg+taylor": Method("HSQGL12-regularized training, then Taylor pruning", "taylor", "before"),
-    "obd+reg": Method("OBD pruning, then HSQGL12-regularized retraining", "obd", "after"),
-    "seed": Method("the published pipeline: feature-wise HSQGL12, Taylor-seed ranking, fixed filters per step",
-                   "taylor-seed", "before", {"grouping": "feature", "round_to": 1, "steps": 5}),
-}
-
-
-def list_methods() -> dict[str, str]:
-    """{name: one-line description} of every method."""
-    return {k: v.description for k, v in METHODS.items()}
-
-
-@dataclass
-class PruneOptions:
-    """Method options beyond the target (all keyword arguments of :func:`prune`)."""
-
-    reg: str = "hsqgl12"
-    lam: float | None = None  # None: auto_lambda (the penalty starts at 1)
-    grouping: str = "neuron"
-    include_linear: bool = False
-    reg_epochs: int | None = None  # default: the fine-tune epochs, at least 1
-    criterion: str | None = None  # override the method's criterion
-    samples: int = 512
-    score_batch_size: int = 32
-    norm: str = "l1"
-    fisher: str = "sampled"
-    hutchinson_probes: int = 4
-    scope: str = "global"
-    normalize: str | None = None
-    round_to: int = 8
-    min_channels: int = 1
-    per_step: int | None = None
-    final_epochs: int = 0
-    recalibrate_bn: bool = True
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.reg_epochs is not None and self.reg_epochs < 0:
-            raise ConfigError(f"reg_epochs must be >= 0, got {self.reg_epochs}")
-        if self.final_epochs < 0:
-            raise ConfigError(f"final_epochs must be >= 0, got {self.final_epochs}")
-        make_regularizer(self.reg, 1.0 if self.lam is None else self.lam, self.grouping, self.include_linear)  # validates
-        if self.criterion is not None:
-            get_criterion(self.criterion)
-
-
-def _options(method: Method, given: dict[str, Any]) -> PruneOptions:
-    known = {f.name for f in dataclasses.fields(PruneOptions)}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise ConfigError(f"unknown pruning option(s) {', '.join(unknown)}", hint=f"known: {', '.join(sorted(known))}")
-    merged = {k: v for k, v in method.defaults.items() if k in known}
-    merged.update(given)
-    return PruneOptions(**merged)
+__all__ = ["METHODS", "PruneConfig", "PruneResult", "auto_lambda", "list_methods", "prune", "regularize"]
 
 
 def auto_lambda(model: nn.Module, reg: str = "hsqgl12", grouping: str = "neuron", include_linear: bool = False) -> float:
@@ -121,7 +53,7 @@ def auto_lambda(model: nn.Module, reg: str = "hsqgl12", grouping: str = "neuron"
     return 1.0 / value if value > 0 else 0.0
 
 
-def regularize(model: nn.Module, data: DataBundle, reg: str = "hsqgl12", lam: float | None = None, epochs: int = 10,
+def regularize(model: nn.Module, data: DataBundle, *, reg: str = "hsqgl12", lam: float | None = None, epochs: int = 10,
                grouping: str = "neuron", include_linear: bool = False, train_config: TrainConfig | None = None,
                out: str | os.PathLike[str] | None = None) -> nn.Module:
     """Retrain a copy of ``model`` with a sparsity regularizer added to the loss (no pruning)."""
@@ -142,108 +74,63 @@ def regularize(model: nn.Module, data: DataBundle, reg: str = "hsqgl12", lam: fl
     return work
 
 
-# Options that only some methods use: option -> (CLI flag, which methods use it).
-_ONLY_FOR = {
-    "fisher": ("--fisher", "the obd criterion"), "hutchinson_probes": ("hutchinson_probes", "the obd criterion"),
-    "norm": ("--norm", "the magnitude criterion"),
-    **{k: (flag, "methods with regularized training (reg+obd, reg+taylor, obd+reg, seed)") for k, flag in
-       (("reg", "--reg"), ("lam", "--reg-lambda"), ("grouping", "--grouping"), ("include_linear", "--include-linear"),
-        ("reg_epochs", "--reg-epochs"))},
-}
-
-
-def check_prune(method: str, *, ratio: float | None = None, target_macs: float | None = None,
-                target_params: float | None = None, target_speedup: float | None = None, steps: int | None = None,
-                finetune_epochs: int = 0, **options: Any) -> tuple[Method, int, PruneOptions, Target]:
-    """Validate a pruning request before any model or data is touched: method, target, schedule, options."""
-    if method not in METHODS:
-        raise ConfigError(f"unknown pruning method {method!r}", hint=f"one of {', '.join(METHODS)}")
-    m = METHODS[method]
-    steps = steps if steps is not None else int(m.defaults.get("steps", 1))
-    if steps < 1:
-        raise ConfigError(f"steps (--steps) must be >= 1, got {steps}")
-    if finetune_epochs < 0:
-        raise ConfigError(f"finetune_epochs (--finetune-epochs) must be >= 0, got {finetune_epochs}")
-    given = {k: v for k, v in options.items() if k != "steps"}
-    opts = _options(m, given)
-    criterion = opts.criterion or m.criterion
-    for key in given:
-        flag, users = _ONLY_FOR.get(key, (None, None))
-        uses = {"fisher": criterion == "obd", "hutchinson_probes": criterion == "obd",
-                "norm": criterion == "magnitude"}.get(key, m.regularize is not None)
-        if flag is not None and not uses:
-            raise ConfigError(f"{flag} does not apply to method {method!r} (criterion {criterion}): it is used only by {users}",
-                              hint=f"drop {flag}, or pick a method that uses it (edgeprune list methods)")
-    if opts.per_step is not None:
-        if any(v is not None for v in (ratio, target_macs, target_params, target_speedup)):
-            raise ConfigError("per_step and a ratio/MACs/params/speedup target exclude each other",
-                              hint="--per-step N removes N filters per step; drop it to prune to a target")
-        target = Target("count", opts.per_step)
-    else:
-        target = Target.from_options(ratio, target_macs, target_params, target_speedup)
-    if target.kind == "latency" and "round_to" in given:
-        raise ConfigError("round_to does not apply to a speedup target: widths land where the runtime's measured "
-                          "latency drops", hint="drop --round-to")
-    if target.kind == "latency" and opts.scope != "global":
-        raise ConfigError(f"scope {opts.scope!r} does not apply to a speedup target: the planner ranks channels "
-                          "across layers by importance per time saved", hint="drop --scope")
-    CriterionConfig(samples=opts.samples, batch_size=opts.score_batch_size, norm=opts.norm, fisher=opts.fisher,
-                    hutchinson_probes=opts.hutchinson_probes, seed=opts.seed)  # validates
-    PlanConfig(scope=opts.scope, normalize=opts.normalize, round_to=opts.round_to, min_channels=opts.min_channels)
-    return m, steps, opts, target
-
-
 def _resolve_model(model: nn.Module | str | os.PathLike[str]) -> tuple[nn.Module, str | None]:
     if isinstance(model, nn.Module):
         return model, None
     return load_checkpoint(model), sha256_file(model)
 
 
-def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBundle | None, *, ratio: float | None = None,
-          target_macs: float | None = None, target_params: float | None = None, target_speedup: float | None = None,
+def prune(model: nn.Module | str | os.PathLike[str], config: PruneConfig | str, data: DataBundle | None = None, *,
+          out: str | os.PathLike[str] | None = None, train_config: TrainConfig | None = None,
           latency: LatencyTable | None = None, measure: Callable[[nn.Module], float] | None = None,
-          steps: int | None = None,
-          finetune_epochs: int = 0, train_config: TrainConfig | None = None,
-          out: str | os.PathLike[str] | None = None, on_step: StepCallback | None = None,
-          **options: Any) -> nn.Module:
-    """Prune structurally with a named method; return a new, physically smaller model with its spec.
+          on_step: StepCallback | None = None, **options: Any) -> PruneResult:
+    """Prune structurally as ``config`` says; return a :class:`PruneResult` holding the new, physically smaller model.
 
+    ``config`` is a :class:`PruneConfig`, or a method name with its options as keywords
+    (``prune(model, "obd", data, target_macs=0.25, fisher="exact")`` builds the config). A
     ``target_speedup`` prunes until ``latency`` (a table of the target runtime, from
     :func:`edgeprune.bench.latency.latency_table`) predicts the model that many times faster; with
     ``measure`` (a candidate's measured speedup over the unpruned model, e.g.
     :func:`edgeprune.bench.latency.speedup_meter`), each step's plan is timed and re-aimed until the
-    measured speedup reaches the step's target.
+    measured speedup reaches the step's target. With ``out``, writes model.safetensors, prune.json
+    (the result's ``to_dict()``) and prune.md there, and resumes an interrupted run.
     """
-    m, steps, opts, target = check_prune(method, ratio=ratio, target_macs=target_macs, target_params=target_params,
-                                         target_speedup=target_speedup, steps=steps, finetune_epochs=finetune_epochs,
-                                         **options)
+    if isinstance(config, str):
+        config = PruneConfig.from_options(config, **options)
+    elif options:
+        raise ConfigError(f"options {', '.join(sorted(options))} given beside a PruneConfig",
+                          hint="set them in the config (PruneConfig.from_options builds one from keywords)",
+                          params=tuple(sorted(options)))
+    m = METHODS[config.method]
+    target = config.target()
+    opts, scoring, reg = config.schedule, config.scoring, config.regularization
     if target.kind == "latency" and latency is None:
         raise ConfigError("target_speedup needs the latency table of the runtime to be faster on",
-                          hint="latency=edgeprune.bench.latency.latency_table(model, 'ort:2'), or --on ort:2 on the CLI")
+                          hint="latency=edgeprune.bench.latency.latency_table(model, 'ort:2')",
+                          params=("target_speedup",))
     model, parent_sha = _resolve_model(model)
     spec = spec_of(model)
     check_supported(spec.name)
     tc = train_config or TrainConfig()
     if data is not None:
         _check_data(data, spec)
-    criterion = opts.criterion or m.criterion
-    if data is None and (get_criterion(criterion).uses_data or finetune_epochs or m.regularize or opts.final_epochs):
-        raise ConfigError(f"method {method!r} with these options needs data", hint="pass a DataBundle (load_data)")
+    criterion = config.criterion_name
+    if data is None and (get_criterion(criterion).uses_data or config.finetune_epochs or m.regularize
+                         or opts.final_epochs):
+        raise ConfigError(f"method {config.method!r} with these options needs data",
+                          hint="pass a DataBundle (load_data)", params=("data",))
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     device = tc.device
-    sched = Schedule(criterion=criterion, target=target, steps=steps,
-                     finetune=dataclasses.replace(tc, epochs=finetune_epochs),
-                     scoring=CriterionConfig(samples=opts.samples, batch_size=opts.score_batch_size, norm=opts.norm,
-                                             fisher=opts.fisher, hutchinson_probes=opts.hutchinson_probes,
-                                             seed=opts.seed, device=_scoring_device(device)),
-                     plan=PlanConfig(scope=opts.scope, normalize=opts.normalize, round_to=opts.round_to,
+    sched = Schedule(criterion=criterion, target=target, steps=config.steps,
+                     finetune=dataclasses.replace(tc, epochs=config.finetune_epochs),
+                     scoring=_criterion_config(scoring, opts.seed, _scoring_device(device)),
+                     plan=PlanConfig(scope=opts.scope, normalize=opts.normalize, round_to=config.round_to,
                                      min_channels=opts.min_channels), recalibrate=opts.recalibrate_bn,
                      latency=latency if target.kind == "latency" else None,
                      measure=measure if target.kind == "latency" else None)
-    fingerprint = json.loads(json.dumps({"method": method, "target": dataclasses.asdict(target), "steps": steps,
-                                         "finetune_epochs": finetune_epochs, "options": dataclasses.asdict(opts),
+    fingerprint = json.loads(json.dumps({"config": config.to_dict(), "target": dataclasses.asdict(target),
                                          "parent": parent_sha, "train": dataclasses.asdict(tc),
                                          **({"latency": {"on": latency.runtime, "machine": latency.machine}}
                                             if target.kind == "latency" else {})}, default=str))
@@ -252,10 +139,11 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
     t0 = time.perf_counter()
     acc_before = accuracy(model, data, device) if data is not None else None
     seconds["evaluate"] = time.perf_counter() - t0
-    reg_epochs = opts.reg_epochs if opts.reg_epochs is not None else max(1, finetune_epochs)
-    reg_kw = {"reg": opts.reg, "lam": opts.lam, "epochs": reg_epochs, "grouping": opts.grouping,
-              "include_linear": opts.include_linear, "train_config": tc}
     work = model
+    if m.regularize is not None:
+        reg_kw = {"reg": reg.reg, "lam": reg.lam, "grouping": reg.grouping, "include_linear": reg.include_linear,
+                  "epochs": reg.reg_epochs if reg.reg_epochs is not None else max(1, config.finetune_epochs),
+                  "train_config": tc}
     if m.regularize == "before":
         t0 = time.perf_counter()
         work = _cached(out_dir, "regularized", fingerprint, lambda: regularize(work, data, **reg_kw))
@@ -272,24 +160,33 @@ def prune(model: nn.Module | str | os.PathLike[str], method: str, data: DataBund
         fit(work, data, dataclasses.replace(tc, epochs=opts.final_epochs))
         work = work.cpu().eval()
         seconds["final_finetune"] = time.perf_counter() - t0
-    prov = {**spec.provenance, "method": method, "criterion": criterion, "target": dataclasses.asdict(target),
-            "steps": steps, "parent_sha256": parent_sha}
+    prov = {**spec.provenance, "method": config.method, "criterion": criterion, "target": dataclasses.asdict(target),
+            "steps": config.steps, "parent_sha256": parent_sha}
     attach_spec(work, spec_of(work).replace(provenance=prov))
     acc_final = accuracy(work, data, device) if data is not None else None
+    result = PruneResult(
+        model=work, method=config.method, criterion=criterion, config=config, target=dataclasses.asdict(target),
+        steps=config.steps, finetune_epochs=config.finetune_epochs, before=before,
+        after=model_summary(work, spec.input_shape), accuracy_before=acc_before, accuracy_final=acc_final,
+        test_n=len(data.test) if data is not None else None, history=history, seconds=seconds,
+        parent_sha256=parent_sha, checkpoint=str(out_dir / "model.safetensors") if out_dir is not None else None,
+        latency=_latency_summary(latency, model, work, spec.input_shape) if target.kind == "latency" else None,
+        options=config.options())
     if out_dir is not None:
         save_checkpoint(work, out_dir / "model.safetensors")
-        write_report(out_dir, {"method": method, "criterion": criterion, "target": dataclasses.asdict(target),
-                               "steps": steps, "finetune_epochs": finetune_epochs, "options": dataclasses.asdict(opts),
-                               "parent_sha256": parent_sha, "before": before,
-                               "after": model_summary(work, spec.input_shape), "accuracy_before": acc_before,
-                               "accuracy_final": acc_final, "test_n": len(data.test) if data is not None else None,
-                               "history": history, "seconds": seconds,
-                               **({"latency": _latency_summary(latency, model, work, spec.input_shape)}
-                                  if target.kind == "latency" else {})})
+        write_report(out_dir, result.to_dict())
     if data is not None:
         n = len(data.test)
-        log(f"{method}: test accuracy {interval_text(acc_before, n)} -> {interval_text(acc_final, n)} (95% Wilson)")
-    return work
+        log(f"{config.method}: test accuracy {interval_text(acc_before, n)} -> {interval_text(acc_final, n)} "
+            "(95% Wilson)")
+    return result
+
+
+def _criterion_config(scoring: CriterionOptions, seed: int, device: str) -> CriterionConfig:
+    """The scoring functions' settings: the criterion family's options, the seed and the device."""
+    return CriterionConfig(**{k: v for k, v in scoring.to_dict().items() if k != "score_batch_size"},
+                           batch_size=getattr(scoring, "score_batch_size", CriterionConfig.batch_size),
+                           seed=seed, device=device)
 
 
 def _latency_summary(table: LatencyTable, before: nn.Module, after: nn.Module, shape: tuple[int, ...]) -> dict[str, Any]:

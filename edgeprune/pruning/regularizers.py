@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from edgeprune.errors import ConfigError
+from edgeprune.pruning.config import GROUPINGS
 
-GROUPINGS = ("neuron", "feature")
 Regularizer = Callable[[nn.Module], torch.Tensor]
 
 

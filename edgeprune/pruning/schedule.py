@@ -47,10 +47,10 @@ class Schedule:
 
     def __post_init__(self) -> None:
         if self.steps < 1:
-            raise ConfigError(f"steps must be >= 1, got {self.steps}")
+            raise ConfigError(f"steps must be >= 1, got {self.steps}", params=("steps",))
         if self.target.kind == "latency" and self.latency is None:
             raise ConfigError("a latency target needs a latency table",
-                              hint="edgeprune.bench.latency.latency_table(model, 'ort:2'), or --on ort:2 on the CLI")
+                              hint="latency=edgeprune.bench.latency.latency_table(model, 'ort:2')")
 
 
 def accuracy(model: nn.Module, data: DataBundle, device: str) -> float:
@@ -195,7 +195,7 @@ def run_schedule(model: nn.Module, sched: Schedule, data: DataBundle, out: Path 
         state = read_json(state_path)
         if state.get("fingerprint") != fingerprint:
             raise ConfigError(f"{out} holds a pruning run with other settings",
-                              hint="use another --out, or delete that directory to start over")
+                              hint="prune into another output folder, or delete that one to start over")
         if state["done"] > 0:
             model = load_checkpoint(out / "steps" / f"step-{state['done']}.safetensors")
             history, start = state["history"], state["done"] + 1

@@ -15,52 +15,11 @@ from torch import nn
 
 from edgeprune.errors import ConfigError
 from edgeprune.models.complexity import layer_macs
+from edgeprune.pruning.config import NORMALIZATIONS, SCOPES, Target
 from edgeprune.pruning.graph import ChannelGroup
 from edgeprune.pruning.latency import LatencyModel, plan_latency
 
-SCOPES = ("global", "uniform")
-NORMALIZATIONS = ("l2", "rms", "none")
-
-
-@dataclass(frozen=True)
-class Target:
-    """What to reach: ``ratio`` of channels removed, or a kept fraction of ``macs`` / ``params``."""
-
-    kind: str  # ratio | macs | params | latency (fraction of the predicted latency kept) | count
-    value: float
-
-    def __post_init__(self) -> None:
-        if self.kind == "count":
-            if self.value < 1:
-                raise ConfigError(f"filters per step must be >= 1, got {self.value}")
-        elif not 0 < self.value < 1:
-            raise ConfigError(f"target {self.kind} must be in (0, 1), got {self.value}",
-                              hint="--ratio is the fraction removed; --target-macs/--target-params the fraction kept")
-
-    @classmethod
-    def from_options(cls, ratio: float | None, macs: float | None, params: float | None,
-                     speedup: float | None = None) -> Target:
-        """Exactly one of the four must be given (a speedup S keeps 1/S of the predicted latency)."""
-        given = [(k, v) for k, v in (("ratio", ratio), ("macs", macs), ("params", params), ("speedup", speedup))
-                 if v is not None]
-        if len(given) != 1:
-            raise ConfigError("give exactly one of ratio, target_macs, target_params, target_speedup",
-                              hint="e.g. --target-macs 0.25 keeps a quarter of the MACs")
-        kind, value = given[0]
-        if kind == "speedup":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 1:
-                raise ConfigError(f"target_speedup must be a finite number above 1, got {value!r}",
-                                  hint="e.g. --target-speedup 3 --on ort:2")
-            return cls("latency", 1.0 / value)
-        return cls(kind, value)
-
-    def at_step(self, step: int, steps: int) -> Target:
-        """The intermediate target after ``step`` of ``steps`` (geometric for fractions kept)."""
-        if self.kind == "count":
-            return self
-        if self.kind == "ratio":
-            return Target("ratio", self.value * step / steps)
-        return Target(self.kind, self.value ** (step / steps))
+__all__ = ["NORMALIZATIONS", "SCOPES", "CostModel", "PlanConfig", "Target", "normalized", "select"]
 
 
 @dataclass

@@ -114,7 +114,8 @@ def test_missing_mnist_says_how_to_provide_it(tmp_path, no_system_data):
     with pytest.raises(DataNotFoundError) as e:
         load_data("mnist", root=tmp_path / "nowhere")
     text = str(e.value)
-    assert "MNIST/raw" in text and "--data-root" in text and "never downloads" in text
+    assert "MNIST/raw" in text and "pass root DIR" in text and "never downloads" in text
+    assert e.value.params == ("root",)  # the CLI shows it as --data-root
     assert "apt-get" not in text  # Debian packages no MNIST
 
 
@@ -196,3 +197,13 @@ def test_imagefolder_without_test_split_is_a_clear_error(tmp_path):
 def test_unknown_dataset():
     with pytest.raises(ConfigError, match="unknown dataset"):
         load_data("imagenet22k")
+
+
+def test_options_digits_and_imagefolder_do_not_use_are_refused_by_parameter(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        load_data("digits", fraction=0.5, download=True)
+    assert e.value.message == "fraction and download do not apply to digits data: it is embedded"
+    assert e.value.params == ("fraction", "download")
+    with pytest.raises(ConfigError) as e:
+        load_data(f"imagefolder:{tmp_path}", root=tmp_path)
+    assert e.value.message.startswith("root does not apply to imagefolder data") and e.value.params == ("root",)

@@ -77,6 +77,13 @@ def test_a_speedup_target_names_its_runtime(make_recipe):
     assert v.target() == {"target_speedup": 3.0} and v.on == "ort:2"
 
 
+def test_an_option_the_variants_method_does_not_use_is_refused_when_the_recipe_is_read(make_recipe):
+    msg = _err(make_recipe(('method = "magnitude"', 'method = "magnitude"\noptions = { fisher = "exact" }')))
+    assert "variants.A.options.fisher: fisher does not apply to method 'magnitude'" in msg and "obd" in msg
+    msg = _err(make_recipe(('method = "magnitude"', 'method = "magnitude"\noptions = { norm = "l3" }')))
+    assert "variants.A.options.norm: norm must be one of l1, l2, got 'l3'" in msg
+
+
 def test_cycles_are_refused():
     table = {"name": "x", "variants": [{"name": "A", "from": "B", "method": "obd", "ratio": 0.5},
                                        {"name": "B", "from": "A", "method": "obd", "ratio": 0.5}]}

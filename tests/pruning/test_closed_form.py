@@ -386,13 +386,13 @@ def test_global_ranking_removes_exactly_the_lowest_channels_across_layers(monkey
 
     seen = _fixed_criterion(monkeypatch, SCORES)
     model = _tagged_model()
-    small = prune(model, "magnitude", None, ratio=6 / 15, criterion="fixed", round_to=1)
+    small = prune(model, "magnitude", None, ratio=6 / 15, criterion="fixed", round_to=1).model
     assert seen["groups"] == ["a", "b", "c"]
     assert _kept(small, model) == {"a": [1, 2], "b": [1, 3, 4], "c": [0, 1, 2, 3]}
     x = torch.randn(2, 1, 8, 8)
     assert small(x).shape == (2, 2)
     # uniform scope ignores the ranking across layers: round(0.4 * width) per layer, lowest first
-    small = prune(model, "magnitude", None, ratio=6 / 15, criterion="fixed", round_to=1, scope="uniform")
+    small = prune(model, "magnitude", None, ratio=6 / 15, criterion="fixed", round_to=1, scope="uniform").model
     assert _kept(small, model) == {"a": [1, 2], "b": [1, 2, 3, 4], "c": [0, 1, 2]}
 
 
@@ -403,10 +403,10 @@ def test_global_ranking_respects_the_floor_and_rounding(monkeypatch):
     scores = {"a": torch.tensor([0.04, 0.01, 0.03, 0.02]), "b": SCORES["b"], "c": SCORES["c"]}
     _fixed_criterion(monkeypatch, scores)
     model = _tagged_model()
-    small = prune(model, "magnitude", None, ratio=5 / 15, criterion="fixed", round_to=1, min_channels=2)
+    small = prune(model, "magnitude", None, ratio=5 / 15, criterion="fixed", round_to=1, min_channels=2).model
     # a keeps its floor of 2 (its two best, a0 and a2); b loses b0; nothing else is taken to make up for it
     assert _kept(small, model) == {"a": [0, 2], "b": [1, 2, 3, 4, 5], "c": [0, 1, 2, 3, 4]}
-    small = prune(model, "magnitude", None, ratio=7 / 15, criterion="fixed", round_to=2, min_channels=1)
+    small = prune(model, "magnitude", None, ratio=7 / 15, criterion="fixed", round_to=2, min_channels=1).model
     # the 7 lowest: all of a, b0, b5, c4. a keeps its floor of 1, rounded up to 2 (a0, a2); b keeps 4 and
     # c keeps 4, already multiples of 2
     assert _kept(small, model) == {"a": [0, 2], "b": [1, 2, 3, 4], "c": [0, 1, 2, 3]}
@@ -420,7 +420,7 @@ def test_global_ranking_uses_the_criterions_normalization(monkeypatch):
               "c": torch.tensor([0.01, 0.02, 0.03, 0.04, 0.05])}
     _fixed_criterion(monkeypatch, scores, normalize="l2")
     model = _tagged_model()
-    small = prune(model, "magnitude", None, ratio=3 / 15, criterion="fixed", round_to=1)
+    small = prune(model, "magnitude", None, ratio=3 / 15, criterion="fixed", round_to=1).model
     norm = {k: v / v.norm() for k, v in scores.items()}
     flat = sorted((float(v[i]), k, i) for k, v in norm.items() for i in range(len(v)))[:3]
     expected = {k: [i for i in range(len(v)) if (k, i) not in {(n, j) for _, n, j in flat}] for k, v in scores.items()}

@@ -193,7 +193,7 @@ def test_prune_to_a_speedup_meets_the_prediction_and_records_it(tmp_path):
     from edgeprune.pruning import prune
 
     model, shape, table = macs_table_vgg()
-    small = prune(model, "magnitude", None, target_speedup=3.0, latency=table, steps=2, out=tmp_path)
+    small = prune(model, "magnitude", None, target_speedup=3.0, latency=table, steps=2, out=tmp_path).model
     base, after = table.predict(layers_of(model, shape)), table.predict(layers_of(small, shape))
     assert base / after >= 3.0
     report = read_json(tmp_path / "prune.json")
@@ -226,7 +226,7 @@ def test_a_measured_step_is_re_aimed_until_the_measurement_reaches_the_target(tm
         return seen[-1]
 
     small = prune(model, "magnitude", None, target_speedup=3.0, latency=table, measure=runtime_faster_than_the_table,
-                  out=tmp_path)
+                  out=tmp_path).model
     measured = 1.4 * base / table.predict(layers_of(small, shape))
     assert 3.0 <= measured <= 3.0 * 1.08  # on target as measured, not as predicted
     assert len(seen) >= 2 and seen[0] > 3.0 * 1.08  # the first candidate, aimed by the table alone, overshot

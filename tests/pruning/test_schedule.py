@@ -31,7 +31,7 @@ def test_resume_after_interruption(tmp_path, tiny_ckpt, digits):
     state = read_json(out / "state.json")
     assert state["done"] == 1 and (out / "steps" / "step-1.safetensors").is_file()
     step1 = (out / "steps" / "step-1.safetensors").stat().st_mtime_ns
-    small = prune(tiny_ckpt, "taylor", digits, on_step=lambda s, m: seen.append(s), **kw)
+    small = prune(tiny_ckpt, "taylor", digits, on_step=lambda s, m: seen.append(s), **kw).model
     assert seen == [1, 2]  # step 1 was not recomputed
     assert (out / "steps" / "step-1.safetensors").stat().st_mtime_ns == step1
     report = read_json(out / "prune.json")
@@ -73,7 +73,7 @@ def test_seed_removes_fixed_filters_per_step(tiny_ckpt, digits):
     from edgeprune.models import layer_widths
 
     before = sum(w.outputs for w in layer_widths(load_checkpoint(tiny_ckpt))[:-1])
-    small = prune(tiny_ckpt, "seed", digits, per_step=16, steps=2, samples=32, reg_epochs=0)
+    small = prune(tiny_ckpt, "seed", digits, per_step=16, steps=2, samples=32, reg_epochs=0).model
     after = sum(w.outputs for w in layer_widths(small)[:-1])
     assert before - after == 32
     x = torch.randn(2, 1, 32, 32)
@@ -83,7 +83,7 @@ def test_seed_removes_fixed_filters_per_step(tiny_ckpt, digits):
 def test_unreachable_target_stops_at_the_floor(digits):
     torch.manual_seed(0)
     model = create_model("vgg16_bn", data=digits, width=0.125, classifier="compact")
-    small = prune(model, "magnitude", digits, target_macs=0.1)  # 10% needs widths below the floor of 8
+    small = prune(model, "magnitude", digits, target_macs=0.1).model  # 10% needs widths below the floor of 8
     convs = [m for m in small.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [8] * len(convs)
     assert small(torch.randn(2, 1, 32, 32)).shape == (2, 10)

@@ -24,7 +24,7 @@ def test_prune_half_forward_and_onnx(name, expect, tmp_path):
     kwargs = {"width": 0.25} if name.startswith("vgg") else {}
     model = create_model(name, num_classes=10, in_channels=3, input_size=32, **kwargs)
     before = {w.name: w.outputs for w in layer_widths(model)}
-    small = prune(model, "magnitude", None, ratio=0.5, scope="uniform")
+    small = prune(model, "magnitude", None, ratio=0.5, scope="uniform").model
     after = {w.name: w.outputs for w in layer_widths(small)}
     shrunk = [n for n in before if after[n] < before[n]]
     assert len(shrunk) >= len(before) - 2  # all but the classifier (and a residual-coupled stem)
@@ -40,7 +40,7 @@ def test_prune_half_forward_and_onnx(name, expect, tmp_path):
 
 
 def test_pruned_round_trip_identical_weights(tmp_path, tiny_ckpt, digits, same_model):
-    small = prune(tiny_ckpt, "taylor", digits, target_macs=0.5, samples=64)
+    small = prune(tiny_ckpt, "taylor", digits, target_macs=0.5, samples=64).model
     path = save_checkpoint(small, tmp_path / "p.safetensors")
     again = load_checkpoint(path)
     same_model(again, small, torch.randn(3, 1, 32, 32))

@@ -136,7 +136,7 @@ class PruneKind:
 
             options = {**options, "latency": latency_table(model, v.on), "measure": speedup_meter(model, v.on)}
         small = prune(parent_ckpt, v.method, pipe.data, steps=v.steps, finetune_epochs=v.finetune_epochs,
-                      train_config=pipe.train_config(seed, **overrides), out=folder, **v.target(), **options)
+                      train_config=pipe.train_config(seed, **overrides), out=folder, **v.target(), **options).model
         if v.on is not None:
             from edgeprune.bench.latency import record_speedup
 

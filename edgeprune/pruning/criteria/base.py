@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from edgeprune.errors import ConfigError
+from edgeprune.pruning.config import FISHER_MODES
 from edgeprune.pruning.graph import ChannelGroup
 
 Scores = dict[str, torch.Tensor]
@@ -38,8 +39,6 @@ class CriterionConfig:
             raise ConfigError(f"fisher mode {self.fisher!r} is not one of {FISHER_MODES}",
                               hint="sampled: labels drawn from the model; exact: expectation over classes")
 
-
-FISHER_MODES = ("sampled", "exact", "empirical", "hutchinson")
 
 
 @dataclass
