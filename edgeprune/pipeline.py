@@ -434,8 +434,8 @@ class Pipeline:
         options = {"target": cfg["target"]} if kind == "device" else {}
         log(f"deploy-{kind}: {cfg['variant']} -> {folder}")
         result = deploy(kind, model, folder / ("bundle.tar.gz" if kind == "device" else "site"), **options)
-        files = files_under(folder) or [Path(result)]
-        return files, {"variant": cfg["variant"], "path": str(result)}
+        files = files_under(folder) or [Path(result.path)]
+        return files, {"variant": cfg["variant"], "path": result.path}
 
     # -- report
     def _report_inputs(self) -> list[Path]:
