@@ -40,6 +40,9 @@ from edgeprune.train_run import fit as _fit
 if TYPE_CHECKING:
     from edgeprune.bench.config import BenchConfig
     from edgeprune.bench.rows import BenchReport
+    from edgeprune.deploy.config import DeployConfig, DeployResult
+    from edgeprune.export.config import ExportConfig
+    from edgeprune.export.result import ExportResult
 
 # Verbs whose natural name is a stage package (export, bench, deploy, train) carry a suffix so that
 # importing that package can never shadow the function on ``edgeprune``.
@@ -94,11 +97,12 @@ def prune(model_or_path: nn.Module | str | os.PathLike[str], config: PruneConfig
     return _prune(model_or_path, config, data, out=out, **kwargs)
 
 
-def export_model(model: nn.Module | str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
-    """Export to ONNX (simplified), OpenVINO IR and optionally INT8, with parity checks."""
+def export_model(model: nn.Module | str | os.PathLike[str], out: str | os.PathLike[str],
+                 config: ExportConfig | None = None, **kwargs: Any) -> ExportResult:
+    """Export to ONNX (simplified), OpenVINO IR and optionally INT8, with parity checks; export.json as a result."""
     from edgeprune.export import export as _export
 
-    return _export(model, out, **kwargs)
+    return _export(model, out, config, **kwargs)
 
 
 def benchmark(models: nn.Module | str | os.PathLike[str] | list[nn.Module | str | os.PathLike[str]],
@@ -127,9 +131,10 @@ def benchmark(models: nn.Module | str | os.PathLike[str] | list[nn.Module | str 
         return _bench([path_of(m, str(i)) for i, m in enumerate(items)], config, **kwargs)
 
 
-def deploy_model(kind: str, model: str | os.PathLike[str], out: str | os.PathLike[str], **kwargs: Any) -> Path:
+def deploy_model(kind_or_config: str | DeployConfig, model: str | os.PathLike[str], out: str | os.PathLike[str],
+                 **kwargs: Any) -> DeployResult:
     """Package a model for the web (static site) or a device (tar bundle needing only onnxruntime)."""
     from edgeprune.deploy import deploy as _deploy
 
-    return _deploy(kind, model, out, **kwargs)
+    return _deploy(kind_or_config, model, out, **kwargs)
 

@@ -20,7 +20,9 @@ import tomllib
 from edgeprune.bench.claims import ClaimConfig
 from edgeprune.bench.config import BenchConfig
 from edgeprune.bench.profiles import PROFILES
+from edgeprune.deploy.config import DeployConfig
 from edgeprune.errors import ConfigError
+from edgeprune.export.config import DEFAULT_FORMATS, DEFAULT_OPSET, ExportConfig
 from edgeprune.train import TrainConfig
 
 TARGET_KEYS = ("target_macs", "target_params", "ratio", "target_speedup")
@@ -279,18 +281,19 @@ class VariantSection:
 
 @dataclass
 class ExportSection:
-    """Export formats for every variant, and which get an INT8 model."""
+    """Export formats for every variant, and which get an INT8 model; the fields are ExportConfig's, checked there."""
 
-    formats: list[str] = field(default_factory=lambda: ["onnx", "openvino"])
-    int8: str | list[str] = "best"
+    formats: list[str] = field(default_factory=lambda: list(DEFAULT_FORMATS))
+    int8: str | list[str] = "best"  # a selection of variants, not ExportConfig's flag: see ``config``
     fp16: bool = False
-    opset: int = 17
+    opset: int = DEFAULT_OPSET
 
     def __post_init__(self) -> None:
         self.formats = _str_list(self.formats, "formats")
         flags = [f for f in self.formats if f in ("int8", "fp16")]
         if flags:
             raise ConfigError(f"formats: {flags[0]!r} is a flag, not a format", hint=f"set {flags[0]} = ... in [export]")
+        self.formats = self.config(int8=False).formats  # ExportConfig validates formats, fp16 and opset
         if "onnx" not in self.formats:
             raise ConfigError(f"formats = {self.formats}: must include onnx (every runtime but torch reads it)")
         if isinstance(self.int8, str):
@@ -298,6 +301,10 @@ class ExportSection:
                 raise ConfigError(f"int8 = {self.int8!r}: must be one of {', '.join(INT8_CHOICES)} or a list of variant names")
         else:
             self.int8 = _str_list(self.int8, "int8")
+
+    def config(self, int8: bool) -> ExportConfig:
+        """The ExportConfig of one variant's export (``int8``: whether the selection picked it)."""
+        return ExportConfig(formats=self.formats, int8=int8, fp16=self.fp16, opset=self.opset)
 
 
 @dataclass
@@ -351,12 +358,20 @@ class ClaimSection(ClaimConfig):
 
 @dataclass
 class DeploySection:
-    """Bundles to build (when those packages are installed) and for which variant."""
+    """Bundles to build (when those packages are installed) and for which variant; ``target`` is DeviceDeployConfig's."""
 
     web: bool = True
     device: bool = True
     variant: str = "best"
     target: str = "linux-x86_64"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.target, str):  # a wrong type is reported by the recipe's type check
+            self.config("device")
+
+    def config(self, kind: str) -> DeployConfig:
+        """The DeployConfig of the ``kind`` bundle (web or device)."""
+        return DeployConfig.of(kind, **({"target": self.target} if kind == "device" else {}))
 
 
 @dataclass

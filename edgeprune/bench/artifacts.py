@@ -1,6 +1,7 @@
 """MODEL inputs: what a path is (checkpoint, ONNX, OpenVINO IR) and its conversion to the form a backend runs.
 
-Conversions are cached in ``OUT/cache/<stem>-<sha12>/`` keyed by the source file's sha256.
+Conversions are export's :func:`~edgeprune.export.materialize.materialize`, cached in
+``OUT/cache/<stem>-<sha12>/`` keyed by the source file's sha256.
 Problems are :class:`InputProblem`, never a crash: a MODEL that :func:`inspect_model` cannot read
 refuses the whole bench before timing; a conversion one backend cannot make becomes a ❌ row.
 """
@@ -149,51 +150,27 @@ def _inspect_ir(src: Source) -> None:
 
 
 def artifact_for(src: Source, form: str, cache: Path) -> Artifact:
-    """``src`` in ``form`` (checkpoint, onnx, openvino), converting into ``cache`` once; InputProblem if impossible."""
+    """``src`` in ``form`` (checkpoint, onnx, openvino), converted by export's ``materialize`` once; InputProblem if impossible."""
     if src.problem:
         raise InputProblem(src.problem)
     if form == src.format:
         return Artifact(src.label, src.path, form, src.input_shape, source=src.path)
     if form in src.verified:  # what export produced and checked: the file a user ships
         return Artifact(src.label, src.verified[form], form, src.input_shape, source=src.path)
-    folder = cache / f"{src.path.name.split('.')[0]}-{src.sha256[:12]}"
     if form == "checkpoint":
         raise InputProblem(f"torch needs an edgeprune checkpoint (.safetensors); {src.path.name} is {src.format}")
-    if form == "onnx":
-        if src.format != "checkpoint":
-            raise InputProblem(f"cannot make ONNX from {src.format} ({src.path.name})")
-        return Artifact(src.label, _onnx_from_checkpoint(src.path, folder / "model.onnx"), form, src.input_shape,
-                        source=src.path)
-    if form == "openvino":
-        onnx_path = src.path if src.format == "onnx" else artifact_for(src, "onnx", cache).path
-        return Artifact(src.label, _ir_from_onnx(onnx_path, folder / "openvino" / "model.xml"), form,
-                        src.input_shape, source=src.path)
-    raise InputProblem(f"unknown artifact form {form!r}")
-
-
-def _onnx_from_checkpoint(ckpt: Path, dst: Path) -> Path:
-    if dst.exists():
-        return dst
+    if form not in ("onnx", "openvino"):
+        raise InputProblem(f"unknown artifact form {form!r}")
+    if form == "onnx" and src.format != "checkpoint":
+        raise InputProblem(f"cannot make ONNX from {src.format} ({src.path.name})")
     from edgeprune.errors import EdgepruneError
-    from edgeprune.export.onnx import export_onnx
-    from edgeprune.models import load_checkpoint
+    from edgeprune.export.materialize import materialize
 
     try:
-        return export_onnx(load_checkpoint(ckpt), dst)
+        path = materialize(src.path, form, cache, sha256=src.sha256)
     except EdgepruneError as e:
-        raise InputProblem(f"ONNX export failed: {e.message}") from e
-
-
-def _ir_from_onnx(onnx_path: Path, dst: Path) -> Path:
-    if dst.exists() and dst.with_suffix(".bin").exists():
-        return dst
-    from edgeprune.errors import EdgepruneError
-    from edgeprune.export.openvino import to_openvino
-
-    try:
-        return to_openvino(onnx_path, dst)
-    except EdgepruneError as e:
-        raise InputProblem(f"OpenVINO conversion failed: {e.message}") from e
+        raise InputProblem(f"{'ONNX export' if form == 'onnx' else 'OpenVINO conversion'} failed: {e.message}") from e
+    return Artifact(src.label, path, form, src.input_shape, source=src.path)
 
 
 def artifact_bytes(artifact: Artifact) -> int:

@@ -14,7 +14,9 @@ EXAMPLES = """examples:
 
 def configure(p: argparse.ArgumentParser) -> None:
     """Arguments of ``edgeprune deploy``."""
-    p.add_argument("kind", choices=("web", "device"), help="what to build")
+    from edgeprune.deploy.config import CONFIGS
+
+    p.add_argument("kind", choices=tuple(CONFIGS), help="what to build")
     p.add_argument("model", metavar="MODEL", help="checkpoint (.safetensors) or ONNX file")
     p.add_argument("--out", required=True, help="output directory (web) or .tar.gz path (device)")
     p.add_argument("--target", default=None, help="device: linux-aarch64 or linux-x86_64 (default: this machine's)")
@@ -43,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
         if given:
             raise ConfigError(f"{given[0]} applies to `deploy device`, not `deploy web`",
                               hint="a web bundle runs in any browser; drop the option")
-    path = deploy(args.kind, args.model, args.out, **options)
-    print(f"{args.kind} bundle: {path}")
+    result = deploy(args.kind, args.model, args.out, **options)
+    print(f"{args.kind} bundle: {result.path}")
     return 0

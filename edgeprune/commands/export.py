@@ -18,14 +18,16 @@ export.md; exits 3 with the figures when PyTorch and a runtime disagree (files r
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    """Arguments of ``edgeprune export``."""
+    """Arguments of ``edgeprune export``: defaults and choices from ExportConfig and the FORMATS registry."""
+    from edgeprune.export.config import DEFAULT_FORMATS, DEFAULT_OPSET, FORMATS
+
     p.add_argument("checkpoint", metavar="CKPT", help="an edgeprune checkpoint (.safetensors)")
-    p.add_argument("--to", default="onnx,openvino", metavar="FORMATS",
-                   help="comma-separated: onnx, openvino (default: %(default)s)")
+    p.add_argument("--to", dest="formats", default=",".join(DEFAULT_FORMATS), metavar="FORMATS",
+                   help=f"comma-separated: {', '.join(FORMATS)} (default: %(default)s)")
     p.add_argument("--int8", action="store_true", help="also write model.int8.onnx (static QDQ, per-channel)")
     p.add_argument("--fp16", action="store_true",
                    help="compress OpenVINO IR weights to FP16 (halves the file; not a pruning gain)")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)")
     p.add_argument("--no-data", action="store_true",
                    help="check parity on random inputs only (no dataset; incompatible with --int8)")
     add_data_args(p, default="digits")
@@ -38,12 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from edgeprune.commands.common import load_data_from_args
     from edgeprune.errors import ConfigError
     from edgeprune.export import export
-    from edgeprune.export.exporter import check_formats, check_opset
+    from edgeprune.export.config import ExportConfig
     from edgeprune.models import read_header
 
     check_out(args.out)  # every option is checked before the data loads and the export starts
-    formats = check_formats([f.strip() for f in args.to.split(",") if f.strip()])
-    check_opset(args.opset)
+    config = ExportConfig(formats=args.formats, int8=args.int8, fp16=args.fp16, opset=args.opset)
     if args.no_data and args.int8:
         raise ConfigError("--int8 needs data for calibration", hint="drop --no-data")
     spec, _ = read_header(args.checkpoint)  # a missing or corrupted checkpoint fails here, before data loads
@@ -53,11 +54,12 @@ def run(args: argparse.Namespace) -> int:
                           f"(input shape {tuple(spec.input_shape)})", hint="drop --channels")
     shape = (channels, args.input_size or size, args.input_size or size)
     data = None if args.no_data else load_data_from_args(args, input_size=shape[1], channels=shape[0])
-    result = export(args.checkpoint, args.out, formats=formats, int8=args.int8, fp16=args.fp16, data=data,
-                    opset=args.opset, input_shape=shape if shape != tuple(spec.input_shape) else None)
-    for f in result["files"]:
-        print(f"{f['path']:<24} {f['precision']:<5} {f['bytes']:>12,} bytes")
-    checked = [r for r in result["parity"] if r["tolerance"] is not None or r.get("min_agreement") is not None]
+    if shape != tuple(spec.input_shape):
+        config = ExportConfig.of(config, input_shape=shape)
+    result = export(args.checkpoint, args.out, config, data=data)
+    for f in result.files:
+        print(f"{f.path:<24} {f.precision:<5} {f.bytes:>12,} bytes")
+    checked = [r for r in result.parity if r["tolerance"] is not None or r.get("min_agreement") is not None]
     for precision in dict.fromkeys(r["precision"] for r in checked):
         rows = [r for r in checked if r["precision"] == precision]
         worst = max(rows, key=lambda r: r["rel_diff"])
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                 else f"needs top-1 agreement >= {worst['min_agreement']:.0%}")
         print(f"parity ok ({precision}): worst relative diff {worst['rel_diff']:.1e} ({rule}), "
               f"top-1 agreement {min(r['top1_agreement'] for r in rows):.0%}")
-    acc = result.get("accuracy")
+    acc = result.accuracy
     if acc:
         line = f"test accuracy fp32 {interval_text(acc['ort_fp32'], acc['n'])}"
         if "ort_int8" in acc:

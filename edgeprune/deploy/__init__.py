@@ -1,4 +1,9 @@
-"""Deploy: a static web bundle (onnxruntime-web) or a device bundle (needs only onnxruntime + numpy)."""
+"""Deploy: a static web bundle (onnxruntime-web) or a device bundle (needs only onnxruntime + numpy).
+
+    from edgeprune.deploy import deploy
+    result = deploy("device", "runs/a/export/model.sim.onnx", "bundle.tar.gz", target="linux-aarch64")
+    result.model_sha256  # the sha256 of the model file the bundle ships, as its manifest records it
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,28 @@ import os
 from pathlib import Path
 from typing import Any
 
+from edgeprune.deploy.config import CONFIGS, DeployConfig, DeployResult, DeviceDeployConfig, WebDeployConfig
 from edgeprune.errors import ConfigError, ModelError, first_line
+
+__all__ = ["CONFIGS", "DeployConfig", "DeployResult", "DeviceDeployConfig", "WebDeployConfig", "deploy"]
 
 MODEL_SUFFIXES = (".safetensors", ".onnx")
 
-# kind -> (module, function(model_path, out, **options) -> Path)
-TARGETS = {
-    "web": ("edgeprune.deploy.web", "deploy_web"),
-    "device": ("edgeprune.deploy.device", "deploy_device"),
-}
+
+def deploy(kind_or_config: str | DeployConfig, model: str | os.PathLike[str], out: str | os.PathLike[str],
+           **options: Any) -> DeployResult:
+    """Package ``model`` (checkpoint or ONNX) under ``out`` for a target: its name (``web``, ``device``) with
+    keyword ``options``, or a :class:`DeployConfig` (``options`` then override its fields)."""
+    config = DeployConfig.of(kind_or_config, **options)
+    module, func = config.handler
+    return getattr(importlib.import_module(module), func)(Path(model), Path(out), config)
 
 
-def deploy(kind: str, model: str | os.PathLike[str], out: str | os.PathLike[str], **options: Any) -> Path:
-    """Package ``model`` (checkpoint or ONNX) for ``kind`` (web or device) under ``out``."""
-    if kind not in TARGETS:
-        raise ConfigError(f"deploy target {kind!r} is not one of {sorted(TARGETS)}")
-    module, func = TARGETS[kind]
-    return getattr(importlib.import_module(module), func)(Path(model), Path(out), **options)
+def config_of(cls: type[DeployConfig], config: DeployConfig | None, options: dict[str, Any]) -> DeployConfig:
+    """The ``cls`` config a target function was called with: ``config``, keyword ``options``, or both."""
+    if config is not None and not isinstance(config, cls):
+        raise ConfigError(f"config must be a {cls.__name__}, got {type(config).__name__}", params=("config",))
+    return DeployConfig.of(config if config is not None else cls.kind, **options)
 
 
 def check_model_file(model_path: Path) -> None:
@@ -43,11 +53,3 @@ def check_model_file(model_path: Path) -> None:
         if not proto.graph.input or not proto.graph.output:
             raise ModelError(f"model {model_path} is not an ONNX model (no graph inputs or outputs)",
                              hint="export it again with `edgeprune export`")
-
-
-def check_options(options: dict[str, Any], allowed: tuple[str, ...], kind: str) -> None:
-    """Refuse keyword options ``deploy(kind, ...)`` does not take (a typo must not be ignored)."""
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ConfigError(f"unknown {kind} deploy option {unknown[0]!r}",
-                          hint=f"{kind} takes: {', '.join(allowed) or 'no options'}")

@@ -80,11 +80,12 @@ def check_arm(bundle: str | os.PathLike[str], root: str | os.PathLike[str], site
 def _check_settings(samples: int, atol: float, out: str | os.PathLike[str] | None) -> None:
     """Refuse a sample count below 1, a negative or non-finite atol and an --out that is a folder."""
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ConfigError(f"--samples must be an integer >= 1, got {samples!r}")
+        raise ConfigError(f"samples must be an integer >= 1, got {samples!r}", params=("samples",))
     if not isinstance(atol, (int, float)) or not np.isfinite(atol) or atol < 0:
-        raise ConfigError(f"--atol must be a finite number >= 0, got {atol!r}", hint="e.g. --atol 1e-5")
+        raise ConfigError(f"atol must be a finite number >= 0, got {atol!r}", hint="e.g. 1e-5", params=("atol",))
     if out is not None and Path(out).is_dir():
-        raise ConfigError(f"--out {out} is a folder; check-arm writes one JSON file", hint="e.g. --out arm.json")
+        raise ConfigError(f"out {out} is a folder; check-arm writes one JSON file", hint="e.g. arm.json",
+                          params=("out",))
 
 
 def _tools(root: Path, site: Path, qemu: str) -> str:

@@ -12,35 +12,27 @@ import numpy as np
 from torch import nn
 
 from edgeprune.errors import ConfigError
+from edgeprune.export.config import FORMATS, VARIANTS, ExportConfig, check_formats, check_opset, list_formats
+from edgeprune.export.result import ExportFile, ExportResult
 from edgeprune.fileio import sha256_file, write_json, write_text
 from edgeprune.models import load_checkpoint, spec_of
 from edgeprune.ui import log
 
-# Formats that --to accepts. The simplified ONNX is always written: OpenVINO and INT8 start from it.
-FORMATS: dict[str, str] = {
-    "onnx": "ONNX (model.onnx as exported, model.sim.onnx simplified), dynamic batch, spec in metadata",
-    "openvino": "OpenVINO IR (openvino/model.xml + .bin), FP32 weights unless --fp16",
-}
-VARIANTS: dict[str, str] = {
-    "int8": "INT8 QDQ ONNX (model.int8.onnx), per-channel, calibrated on training samples (--int8)",
-    "fp16": "OpenVINO IR with FP16-compressed weights (--fp16)",
-}
+__all__ = ["FORMATS", "VARIANTS", "ExportConfig", "ExportResult", "check_formats", "check_opset", "export",
+           "list_formats"]
+
 CALIBRATION_SAMPLES = 300
 PARITY_SAMPLES = 64
 
 
-def list_formats() -> dict[str, str]:
-    """Export formats and variants by name, with one-line descriptions."""
-    return {**FORMATS, **VARIANTS}
+def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os.PathLike[str],
+           config: ExportConfig | dict[str, Any] | None = None, *, data: Any = None, **options: Any) -> ExportResult:
+    """Export, check parity against PyTorch, write ``export.json`` + ``export.md``; return what export.json holds.
 
-
-def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os.PathLike[str], *,
-           formats: Sequence[str] = ("onnx", "openvino"), int8: bool = False, fp16: bool = False, data: Any = None,
-           opset: int = 17, input_shape: tuple[int, int, int] | None = None) -> dict[str, Any]:
-    """Export, check parity against PyTorch, write ``export.json`` + ``export.md``; return export.json's content.
-
-    ``data``: a DataBundle or dataset name; its test split feeds parity and accuracy, its train split
-    INT8 calibration. A parity failure raises ExportError after writing the figures, with the failing
+    ``config``: an :class:`ExportConfig` (or its dict); keyword ``options`` (``formats``, ``int8``, ``fp16``,
+    ``opset``, ``input_shape``) override its fields, the call form of earlier versions. ``data``: a
+    DataBundle or dataset name; its test split feeds parity and accuracy, its train split INT8
+    calibration. A parity failure raises ExportError after writing the figures, with the failing
     artifacts renamed ``*.parity-failed.*``.
     """
     from edgeprune.export.onnx import export_onnx
@@ -48,8 +40,8 @@ def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os
     from edgeprune.export.simplify import simplify_onnx
 
     t0 = time.perf_counter()
-    formats = check_formats(formats)
-    check_opset(opset)
+    cfg = ExportConfig.of(config, **options)
+    formats, int8, fp16, opset, input_shape = cfg.formats, cfg.int8, cfg.fp16, cfg.opset, cfg.input_shape
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model, source = _load(model_or_ckpt_path)
@@ -57,7 +49,8 @@ def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os
     shape = tuple(input_shape or spec.input_shape)
     bundle = _bundle(data, spec, shape)
     if int8 and bundle is None:
-        raise ConfigError("INT8 export needs data for calibration and accuracy", hint="pass --data NAME")
+        raise ConfigError("int8 needs data for calibration and accuracy", hint="pass data (a dataset name)",
+                          params=("int8", "data"))
 
     log(f"exporting {spec.name} {shape} to {out}")
     onnx_path = export_onnx(model, out / "model.onnx", opset, input_shape=input_shape,
@@ -84,28 +77,29 @@ def export(model_or_ckpt_path: nn.Module | str | os.PathLike[str], out: str | os
     accuracy = _accuracy(model, bundle, targets) if bundle is not None else None
     failed = sorted({r.artifact for r in rows if not r.passed})
     renamed = {a: _mark_failed(out, a) for a in failed}
-    result = {
-        "status": "parity-failed" if failed else "ok",
-        "model": spec.name,
-        "input_shape": list(shape),
-        "opset": _written_opset(onnx_path, opset),
-        "source": source,
-        "data": getattr(bundle, "name", None),
-        "files": _files(out, targets, renamed),
-        "simplify": simplify,
-        "openvino_weights": ("fp16 (compressed on request)" if fp16 else "fp32 (OpenVINO's save_model would "
-                             "compress to fp16 by default; kept fp32 so sizes compare like with like)")
+    result = ExportResult(
+        status="parity-failed" if failed else "ok",
+        model=spec.name,
+        input_shape=list(shape),
+        opset=_written_opset(onnx_path, opset),
+        source=source,
+        data=getattr(bundle, "name", None),
+        files=_files(out, targets, renamed),
+        simplify=simplify,
+        openvino_weights=("fp16 (compressed on request)" if fp16 else "fp32 (OpenVINO's save_model would "
+                          "compress to fp16 by default; kept fp32 so sizes compare like with like)")
         if "openvino" in formats else None,
-        "parity": [r.to_dict() for r in rows],
-        "parity_failed": failed,
-        "accuracy": accuracy,
-        "versions": versions(),
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
-    write_json(out / "export.json", result)
+        parity=[r.to_dict() for r in rows],
+        parity_failed=failed,
+        accuracy=accuracy,
+        versions=versions(),
+        seconds=round(time.perf_counter() - t0, 2),
+        config=cfg,
+    )
+    write_json(out / "export.json", result.to_dict())
     from edgeprune.export.summary import export_markdown
 
-    write_text(out / "export.md", export_markdown(result))
+    write_text(out / "export.md", export_markdown(result.to_dict()))
     if failed:
         raise parity_error(rows)
     return result
@@ -120,36 +114,6 @@ def _written_opset(path: Path, asked: int) -> int:
         return next(int(o.version) for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     except Exception:  # an unreadable header: what was asked
         return asked
-
-
-def check_opset(opset: int) -> int:
-    """An ONNX opset the TorchScript exporter writes and the runtimes run."""
-    try:
-        from torch.onnx._constants import (  # torch's own range (a private module)
-            ONNX_MAX_OPSET,
-            ONNX_MIN_OPSET,
-        )
-    except ImportError:
-        ONNX_MIN_OPSET, ONNX_MAX_OPSET = 7, 20
-
-    if not ONNX_MIN_OPSET <= opset <= ONNX_MAX_OPSET:  # opset 6's BatchNormalization has no onnxruntime kernel
-        raise ConfigError(f"--opset {opset} is not supported: the exporter writes opsets {ONNX_MIN_OPSET} to "
-                          f"{ONNX_MAX_OPSET}",
-                          hint="the default, 17, runs everywhere")
-    return opset
-
-
-def check_formats(formats: Sequence[str]) -> list[str]:
-    """The ``--to`` formats as a list, each one known."""
-    if isinstance(formats, str):
-        formats = [f for f in formats.split(",") if f]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        hint = "--int8 and --fp16 are flags, not formats" if set(unknown) & set(VARIANTS) else None
-        raise ConfigError(f"unknown export format(s) {unknown}; known: {sorted(FORMATS)}", hint=hint)
-    if not formats:
-        raise ConfigError("no export format given", hint=f"one or more of {sorted(FORMATS)}")
-    return list(formats)
 
 
 def _load(model_or_path: nn.Module | str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
@@ -169,10 +133,10 @@ def _bundle(data: Any, spec, shape: tuple[int, ...]):
         data = load_data(data, input_size=shape[1], channels=shape[0])
     if tuple(data.input_shape) != tuple(shape):
         raise ConfigError(f"data {data.name} has input shape {tuple(data.input_shape)}, the export {tuple(shape)}",
-                          hint="load the data at the model's input size (--input-size/--channels)")
+                          hint="load the data at the model's input size and channels", params=("data",))
     if spec.labels and list(data.labels) != list(spec.labels):
         raise ConfigError(f"data {data.name} has classes {_short(data.labels)}, model {spec.name} {_short(spec.labels)}",
-                          hint="pass the dataset the model was trained on with --data, or --no-data")
+                          hint="pass the dataset the model was trained on as data, or none", params=("data",))
     return data
 
 
@@ -218,7 +182,7 @@ def _mark_failed(out: Path, artifact: str) -> str:
     return str(new.relative_to(out))
 
 
-def _files(out: Path, targets, renamed: dict[str, str]) -> list[dict[str, Any]]:
+def _files(out: Path, targets, renamed: dict[str, str]) -> list[ExportFile]:
     from edgeprune.export.onnx import onnx_files
     from edgeprune.export.openvino import ir_files
 
@@ -230,11 +194,11 @@ def _files(out: Path, targets, renamed: dict[str, str]) -> list[dict[str, Any]]:
         path = out / renamed.get(t.artifact, t.artifact)
         parts = ir_files(path) if path.suffix == ".xml" else onnx_files(path)
         fmt = "openvino" if path.suffix == ".xml" else "onnx"
-        rows.append({"path": str(path.relative_to(out)), "format": fmt, "precision": t.precision,
-                     "bytes": sum(p.stat().st_size for p in parts), "sha256": sha256_file(path),
-                     "parts": [{"path": str(p.relative_to(out)), "bytes": p.stat().st_size,
-                                "sha256": sha256_file(p)} for p in parts],
-                     "parity_failed": t.artifact in renamed})
+        rows.append(ExportFile(path=str(path.relative_to(out)), format=fmt, precision=t.precision,
+                               bytes=sum(p.stat().st_size for p in parts), sha256=sha256_file(path),
+                               parts=[{"path": str(p.relative_to(out)), "bytes": p.stat().st_size,
+                                       "sha256": sha256_file(p)} for p in parts],
+                               parity_failed=t.artifact in renamed))
     return rows
 
 

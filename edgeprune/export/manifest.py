@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edgeprune.fileio import read_json
+from edgeprune.export.result import ONNX_PREFERENCE, ExportResult
+
+__all__ = ["MANIFEST", "ONNX_PREFERENCE", "verified_files"]
 
 MANIFEST = "export.json"
-ONNX_PREFERENCE = ("model.sim.onnx", "model.onnx")  # the simplified file is what OpenVINO is built from
+FP32_FORMS = ("onnx", "openvino")
 
 
 def verified_files(folder: str | os.PathLike[str], source_sha256: str | None = None) -> dict[str, dict]:
@@ -18,22 +20,8 @@ def verified_files(folder: str | os.PathLike[str], source_sha256: str | None = N
     ``source_sha256``, an export made from another checkpoint (a stale folder) yields nothing.
     """
     folder = Path(folder)
-    path = folder / MANIFEST
-    if not path.is_file():
+    result = ExportResult.read(folder)
+    if result is None or (source_sha256 is not None and result.source_sha256 != source_sha256):
         return {}
-    info = read_json(path)
-    if source_sha256 is not None and (info.get("source") or {}).get("sha256") != source_sha256:
-        return {}
-    failed = set(info.get("parity_failed") or [])
-    checked = {r["artifact"] for r in info.get("parity", []) if r.get("passed")}
-    ok = {f["path"]: f for f in info.get("files", [])
-          if f.get("precision") == "fp32" and not f.get("parity_failed") and f["path"] in checked - failed}
-    out: dict[str, dict] = {}
-    for name in ONNX_PREFERENCE:
-        if name in ok:
-            out["onnx"] = {**ok[name], "path": str(folder / name)}
-            break
-    ir = next((f for p, f in ok.items() if f.get("format") == "openvino"), None)
-    if ir is not None:
-        out["openvino"] = {**ir, "path": str(folder / ir["path"])}
-    return out
+    return {form: {**f.to_dict(), "path": str(folder / f.path)}
+            for form, f in result.verified().items() if form in FP32_FORMS}

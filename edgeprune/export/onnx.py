@@ -62,7 +62,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], opset: int = OPS
                 layer = find_failing_layer(model, x, opset)
                 where = f" at layer {layer}" if layer else ""
                 raise ExportError(f"{spec.name} cannot be exported to ONNX opset {opset}{where}: {first_line(e)}",
-                                  hint="replace that layer with a standard one or try another --opset") from e
+                                  hint="replace that layer with a standard one or try another opset", params=("opset",)) from e
     _set_metadata(proto, spec, source_sha256)
     save_onnx(proto, path)
     return path

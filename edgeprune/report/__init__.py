@@ -35,16 +35,17 @@ FIGURES = {
 
 
 def _onnx_bytes(root: Path, names: list[str]) -> dict[str, int]:
+    """Bytes of the ONNX file each model ships (export's verified FP32 and INT8 files), as export.json records them."""
+    from edgeprune.export.result import ExportResult
+
     out = {}
     for name in names:
-        for fname in ("model.sim.onnx", "model.onnx"):
-            p = Layout(root).export_dir(name) / fname
-            if p.exists():
-                out[name] = p.stat().st_size
-                break
-        q = Layout(root).export_dir(name) / "model.int8.onnx"
-        if q.exists():
-            out[name + INT8_SUFFIX] = q.stat().st_size
+        result = ExportResult.read(Layout(root).export_dir(name))
+        verified = result.verified() if result is not None else {}
+        if "onnx" in verified:
+            out[name] = verified["onnx"].bytes
+        if "int8" in verified:
+            out[name + INT8_SUFFIX] = verified["int8"].bytes
     return out
 
 

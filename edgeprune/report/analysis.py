@@ -83,14 +83,10 @@ def load_evals(run_root: Path, names: list[str], seeds: list[int] | None = None)
 
 
 def int8_accuracy(export_info: dict[str, Any]) -> float | None:
-    """Test accuracy of the INT8 model from export.json, when it was measured."""
-    for path in (("accuracy", "ort_int8"), ("int8", "accuracy"), ("accuracy", "int8")):
-        node: Any = export_info
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, (int, float)):
-            return float(node)
-    return None
+    """Test accuracy of the INT8 model from export.json, when it was measured (ExportResult's one field)."""
+    from edgeprune.export.result import ExportResult
+
+    return ExportResult.from_dict(export_info).int8_accuracy
 
 
 # ---------------------------------------------------------------- analysis

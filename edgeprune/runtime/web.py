@@ -76,7 +76,7 @@ def write_site(onnx_path: str | os.PathLike[str], out: str | os.PathLike[str], v
     """Write the web bundle of a self-contained ONNX file to the folder ``out``; return its manifest."""
     onnx_path, out = Path(onnx_path), Path(out)
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
+        raise ConfigError(f"out {out} exists and is not a folder", params=("out",))
     out.mkdir(parents=True, exist_ok=True)
     dest = out / "model.onnx"
     extra = onnx_files(onnx_path)[1:]

@@ -32,7 +32,8 @@ def bundle(digits_onnx, tmp_path_factory) -> Path:
     """A linux-x86_64 device bundle of the tiny digits model."""
     from edgeprune.deploy.device import deploy_device
 
-    return deploy_device(digits_onnx, tmp_path_factory.mktemp("bundle") / "bundle.tar.gz", target="linux-x86_64")
+    return Path(deploy_device(digits_onnx, tmp_path_factory.mktemp("bundle") / "bundle.tar.gz",
+                              target="linux-x86_64").path)
 
 
 @pytest.fixture()

@@ -33,7 +33,7 @@ def test_aarch64_outputs_equal_x86(arm_env, digits_onnx, tmp_path):
     from edgeprune.deploy.arm import check_arm
     from edgeprune.deploy.device import deploy_device
 
-    bundle = deploy_device(digits_onnx, tmp_path / "pi.tar.gz", target="linux-aarch64")
+    bundle = deploy_device(digits_onnx, tmp_path / "pi.tar.gz", target="linux-aarch64").path
     result = check_arm(bundle, *arm_env, samples=8, out=tmp_path / "check.json")
     assert result["passed"] and result["mismatched_labels"] == 0 and result["max_abs_diff"] <= 1e-5
     assert result["arm"]["emulated"] is True and "emulated_wall_s" in result["arm"]

@@ -45,7 +45,7 @@ def test_requirements_pinned_for_target(extracted):
 
 def test_bundle_is_reproducible(digits_onnx, bundle, tmp_path):
     again = deploy_device(digits_onnx, tmp_path / "again.tar.gz", target="linux-x86_64")
-    assert sha256_file(again) == sha256_file(bundle)
+    assert sha256_file(again.path) == sha256_file(bundle)
 
 
 def test_tampered_file_is_refused(extracted):
@@ -140,6 +140,6 @@ def test_cli_deploy_device_from_checkpoint(tiny_ckpt, tmp_path):
 
 def test_openvino_ir_is_optional_and_checksummed(digits_onnx, tmp_path):
     b = deploy_device(digits_onnx, tmp_path / "ov.tar.gz", target="linux-aarch64", openvino=True)
-    manifest = verify_dir(extract_bundle(b, tmp_path / "x"))
+    manifest = verify_dir(extract_bundle(b.path, tmp_path / "x"))
     assert manifest["openvino"] == "openvino/model.xml"
     assert {"openvino/model.xml", "openvino/model.bin"} <= set(manifest["files"])

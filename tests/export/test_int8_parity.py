@@ -124,8 +124,8 @@ def test_export_with_a_degraded_int8_fails_and_marks_only_that_file(setup, tmp_p
 
     model, real, calib = setup
     result = export(model, tmp_path / "good", formats=("onnx",), int8=True, data=_bundle(real, calib, model))
-    assert result["status"] == "ok" and result["accuracy"]["ort_int8"] == 1.0
-    int8_rows = [r for r in result["parity"] if r["precision"] == "int8" and r["batch"] == "test"]
+    assert result.ok and result.int8_accuracy == 1.0
+    int8_rows = [r for r in result.parity if r["precision"] == "int8" and r["batch"] == "test"]
     assert int8_rows and all(r["passed"] and r["min_agreement"] == INT8_MIN_AGREEMENT for r in int8_rows)
 
     out = tmp_path / "bad"

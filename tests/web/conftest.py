@@ -17,7 +17,7 @@ def web_bundle(tiny_ckpt, tmp_path_factory, require_or_skip) -> Path:
     from edgeprune.deploy.web import RuntimeMissingError, deploy_web
 
     try:
-        return deploy_web(tiny_ckpt, tmp_path_factory.mktemp("web") / "site", quiet=True)
+        return Path(deploy_web(tiny_ckpt, tmp_path_factory.mktemp("web") / "site", quiet=True).path)
     except RuntimeMissingError as e:
         require_or_skip("browser", f"{e.message}: {e.hint}")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from edgeprune.deploy import DeployResult
 from edgeprune.deploy.web import RUNTIME_FILES, RuntimeMissingError, bundle_sizes, deploy_web, pinned_version
 from edgeprune.errors import ConfigError, ModelError
 from edgeprune.fileio import sha256_file
@@ -42,8 +43,19 @@ def test_page_references_only_bundle_files(web_bundle):
 
 
 def test_onnx_input_is_copied_as_is(tiny_onnx, tmp_path, need_runtime):
-    out = deploy_web(tiny_onnx, tmp_path / "site", quiet=True)
-    assert sha256_file(out / "model.onnx") == sha256_file(tiny_onnx)
+    result = deploy_web(tiny_onnx, tmp_path / "site", quiet=True)
+    out = Path(result.path)
+    assert sha256_file(out / "model.onnx") == sha256_file(tiny_onnx) == result.model_sha256
+    assert result.files == json.loads((out / "manifest.json").read_text())["files"]
+    assert result.shipped_from == str(tiny_onnx) and DeployResult.from_dict(result.to_dict()) == result
+
+
+def test_an_unknown_option_is_refused(tiny_onnx, tmp_path):
+    with pytest.raises(ConfigError, match="unknown web deploy option 'colour'"):
+        deploy_web(tiny_onnx, tmp_path / "site", colour="blue")
+    with pytest.raises(ConfigError, match="unknown web deploy option 'target'; it applies to device deploys"):
+        deploy_web(tiny_onnx, tmp_path / "site", target="linux-aarch64")
+    assert not (tmp_path / "site").exists()
 
 
 def test_onnx_without_spec_is_a_clear_error(tiny_onnx, tmp_path, need_runtime):
@@ -55,7 +67,7 @@ def test_onnx_without_spec_is_a_clear_error(tiny_onnx, tmp_path, need_runtime):
     onnx.save(proto, str(bare))
     with pytest.raises(ModelError, match="no edgeprune spec"):
         deploy_web(bare, tmp_path / "site", quiet=True)
-    out = deploy_web(bare, tmp_path / "site2", quiet=True, require_spec=False)
+    out = Path(deploy_web(bare, tmp_path / "site2", quiet=True, require_spec=False).path)
     m = json.loads((out / "manifest.json").read_text())
     assert m["input_shape"] == [1, 32, 32] and m["labels"] == [str(i) for i in range(10)] and m["std"] == [1.0]
 

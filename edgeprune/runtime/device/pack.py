@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from edgeprune.errors import ConfigError, EdgepruneError
+from edgeprune.errors import ConfigError, EdgepruneError, first_line
 from edgeprune.runtime import SHIPPED
 from edgeprune.runtime import bundle as _check
 from edgeprune.runtime.bundle import FORMAT, MANIFEST, sha256_file
@@ -29,7 +29,7 @@ TEMPLATE = Path(__file__).resolve().parent
 RUNTIME = TEMPLATE.parent
 SHIPPED_DIR = "runtime"  # beside run.py in the bundle
 
-__all__ = ["FORMAT", "MANIFEST", "BundleError", "bundle_onnx", "check_members", "extract_bundle", "read_manifest",
+__all__ = ["FORMAT", "MANIFEST", "BundleError", "archive_manifest", "bundle_onnx", "check_members", "extract_bundle", "read_manifest",
            "runner_files", "verify_dir", "write_bundle"]
 
 
@@ -134,6 +134,18 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
         return _check.read_manifest(folder)
     except _check.BundleCheckError as e:
         raise BundleError(e.message, hint=e.hint) from e
+
+
+def archive_manifest(archive: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest.json of a bundle archive, read without extracting anything else."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            member = tar.extractfile(MANIFEST)
+            if member is None:
+                raise KeyError(MANIFEST)
+            return json.loads(member.read().decode("utf-8"))
+    except (tarfile.TarError, OSError, EOFError, KeyError, ValueError) as e:
+        raise BundleError(f"{archive} is not a readable bundle ({first_line(e)})") from e
 
 
 def verify_dir(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -102,7 +102,8 @@ def parse_device(url: str) -> tuple[str, int | None]:
     """``ssh://user@host[:port]`` (or ``user@host``) -> (``user@host``, port or None)."""
     parts = urlsplit(url if "://" in url else f"ssh://{url}")
     if parts.scheme != "ssh" or not parts.hostname or parts.path not in ("", "/"):
-        raise ConfigError(f"device {url!r} is not ssh://[user@]host[:port]", hint="e.g. --device ssh://pi@raspberrypi.local")
+        raise ConfigError(f"device {url!r} is not ssh://[user@]host[:port]", hint="e.g. device ssh://pi@raspberrypi.local",
+                          params=("device",))
     try:
         port = parts.port
     except ValueError as e:

@@ -30,7 +30,7 @@ def check_target(target: str | None) -> str:
     target = target or host_target()
     if target not in TARGETS:
         raise ConfigError(f"device target {target!r} is not one of {sorted(TARGETS)}",
-                          hint="use --target linux-aarch64 (Raspberry Pi 4/5, Jetson) or linux-x86_64")
+                          hint="linux-aarch64 (Raspberry Pi 4/5, Jetson) or linux-x86_64")
     return target
 
 
