@@ -23,8 +23,16 @@ _API = (
     "model_info",
     "TrainConfig",
     "PruneConfig",
-    "PruneResult",
+    "ExportConfig",
+    "BenchConfig",
+    "DeployConfig",
     "FitResult",
+    "EvalResult",
+    "PruneResult",
+    "ExportResult",
+    "BenchReport",
+    "DeployResult",
+    "ModelInfo",
 )
 
 __all__ = ["__version__", *_API]

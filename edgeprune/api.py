@@ -2,52 +2,45 @@
 
     import edgeprune as ep
     data = ep.load_data("digits")
-    model = ep.create_model("vgg11_bn", data=data, width=0.25)
-    base = ep.fit(model, data, epochs=2, out="runs/api/base")  # FitResult: base.checkpoint is the best epoch
-    small = ep.prune(base.checkpoint, "obd", data, target_macs=0.25, finetune_epochs=1, out="runs/api/obd")
-    assert small.macs_kept <= 0.25 and small.model is not None  # PruneResult: the smaller model and prune.json
-    ep.export_model("runs/api/obd/model.safetensors", "runs/api/obd/export", data=data)  # ONNX + IR, parity-checked
-    report = ep.benchmark(["runs/api/obd/model.safetensors"], baseline="runs/api/base/model.safetensors",
-                          exports={"runs/api/obd/model.safetensors": "runs/api/obd/export"}, backends=["ort"])
-    print(report.rows[-1].speedup_vs_baseline)  # measured on the exported, parity-checked ONNX file
+    base = ep.fit(ep.create_model("vgg11_bn", data=data, width=0.25), data, ep.TrainConfig(epochs=2), out="runs/api/base")
+    small = ep.prune(base.checkpoint, ep.PruneConfig(method="obd", target_macs=0.25, finetune_epochs=1), data, out="runs/api/obd")
+    shipped = ep.export_model(small.checkpoint, "runs/api/obd/export", ep.ExportConfig(formats=["onnx"]), data=data)
+    report = ep.benchmark([small.checkpoint], ep.BenchConfig(backends=["ort"]), baseline=base.checkpoint)
+    print(report.rows[-1].speedup_vs_baseline)  # measured on shipped.verified()["onnx"], the parity-checked file
+
+Every verb takes the model (a module or a checkpoint path) first, then what it needs (data, where to
+write) and a typed config, and returns a result type with ``to_dict()`` / ``from_dict()``: FitResult,
+PruneResult, ExportResult, BenchReport, DeployResult, ModelInfo, EvalResult.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from torch import nn
 
+from edgeprune.bench.config import BenchConfig
+from edgeprune.bench.rows import BenchReport
 from edgeprune.data import DataBundle, load_data
-from edgeprune.models import (
-    count_macs,
-    count_params,
-    layer_widths,
-    list_models,
-    load_checkpoint,
-    save_checkpoint,
-    spec_of,
-)
+from edgeprune.deploy.config import DeployConfig, DeployResult
+from edgeprune.export.config import ExportConfig
+from edgeprune.export.result import ExportResult
+from edgeprune.models import list_models, load_checkpoint, save_checkpoint, spec_of
+from edgeprune.models.info import ModelInfo, model_info
 from edgeprune.pruning.config import PruneConfig
 from edgeprune.pruning.result import PruneResult
 from edgeprune.train import TrainConfig
-from edgeprune.train_run import FitResult, create_model, evaluate
+from edgeprune.train_run import EvalResult, FitResult, create_model, evaluate
 from edgeprune.train_run import fit as _fit
-
-if TYPE_CHECKING:
-    from edgeprune.bench.config import BenchConfig
-    from edgeprune.bench.rows import BenchReport
-    from edgeprune.deploy.config import DeployConfig, DeployResult
-    from edgeprune.export.config import ExportConfig
-    from edgeprune.export.result import ExportResult
 
 # Verbs whose natural name is a stage package (export, bench, deploy, train) carry a suffix so that
 # importing that package can never shadow the function on ``edgeprune``.
-__all__ = ["FitResult", "PruneConfig", "PruneResult", "TrainConfig", "benchmark", "create_model", "deploy_model", "evaluate", "export_model", "fit", "list_models", "load",
-           "load_data", "model_info", "prune", "save"]
+__all__ = ["BenchConfig", "BenchReport", "DeployConfig", "DeployResult", "EvalResult", "ExportConfig", "ExportResult",
+           "FitResult", "ModelInfo", "PruneConfig", "PruneResult", "TrainConfig", "benchmark", "create_model",
+           "deploy_model", "evaluate", "export_model", "fit", "list_models", "load", "load_data", "model_info",
+           "prune", "save"]
 
 
 def load(path: str | os.PathLike[str], device: str = "cpu") -> nn.Module:
@@ -58,27 +51,6 @@ def load(path: str | os.PathLike[str], device: str = "cpu") -> nn.Module:
 def save(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     """Save a model built or loaded by edgeprune as a safe checkpoint."""
     return save_checkpoint(model, path)
-
-
-def model_info(model_or_path: nn.Module | str | os.PathLike[str]) -> dict[str, Any]:
-    """Params, MACs, per-layer widths (and file size for a path) of a checkpoint or model, as a JSON dict."""
-    size = None
-    if not isinstance(model_or_path, nn.Module):
-        size = Path(model_or_path).stat().st_size if Path(model_or_path).exists() else None
-        model = load(model_or_path)
-    else:
-        model = model_or_path
-    spec = spec_of(model)
-    return {
-        "name": spec.name,
-        "input_shape": list(spec.input_shape),
-        "classes": len(spec.labels),
-        "params": count_params(model),
-        "macs": count_macs(model, spec.input_shape),
-        "file_bytes": size,
-        "layers": [dataclasses.asdict(w) for w in layer_widths(model)],
-        "provenance": spec.provenance,
-    }
 
 
 def fit(model_or_path: nn.Module | str | os.PathLike[str], data: DataBundle, config: TrainConfig | None = None, *,
@@ -131,10 +103,10 @@ def benchmark(models: nn.Module | str | os.PathLike[str] | list[nn.Module | str 
         return _bench([path_of(m, str(i)) for i, m in enumerate(items)], config, **kwargs)
 
 
-def deploy_model(kind_or_config: str | DeployConfig, model: str | os.PathLike[str], out: str | os.PathLike[str],
+def deploy_model(model: str | os.PathLike[str], out: str | os.PathLike[str], config: str | DeployConfig,
                  **kwargs: Any) -> DeployResult:
     """Package a model for the web (static site) or a device (tar bundle needing only onnxruntime)."""
     from edgeprune.deploy import deploy as _deploy
 
-    return _deploy(kind_or_config, model, out, **kwargs)
+    return _deploy(model, out, config, **kwargs)
 

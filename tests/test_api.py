@@ -10,7 +10,8 @@ from edgeprune.export.manifest import verified_files
 
 def test_the_docstring_example_runs(tmp_path, monkeypatch, capsys):
     doc = edgeprune.api.__doc__
-    code = textwrap.dedent(doc[doc.index("    import edgeprune"):])
+    block = doc[doc.index("    import edgeprune"):].split("\n\n")[0]  # the indented example, up to the prose after it
+    code = textwrap.dedent(block)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(code, "edgeprune/api.py docstring", "exec"), namespace)
@@ -19,6 +20,10 @@ def test_the_docstring_example_runs(tmp_path, monkeypatch, capsys):
     row = namespace["report"].rows[-1]
     assert row.role == "candidate" and row.ok
     assert row.sha256 == verified_files(tmp_path / "runs/api/obd/export")["onnx"]["sha256"]  # the verified file
+    assert row.sha256 == namespace["shipped"].verified()["onnx"].sha256
+    for result in ("base", "small", "shipped", "report"):  # every verb's result is plain data and back
+        value = namespace[result]
+        assert type(value).from_dict(value.to_dict()).to_dict() == value.to_dict(), result
 
 
 def test_benchmark_takes_modules_as_well_as_paths(tmp_path):
@@ -37,3 +42,16 @@ def test_benchmark_takes_modules_as_well_as_paths(tmp_path):
         ("vgg11_bn-base/model", "baseline", True), ("vgg11_bn-0/model", "candidate", True), ("small", "candidate", True)]
     assert report.rows[1].sha256 == report.rows[2].sha256  # the module and its saved file are the same network
     assert report.to_dict()["rows"][2]["model"] == str(path)
+
+
+def test_the_readme_shows_the_same_example():
+    """The README's API example is the docstring's, line for line, so it cannot drift from what runs."""
+    from pathlib import Path
+
+    doc = edgeprune.api.__doc__
+    example = textwrap.dedent(doc[doc.index("    import edgeprune"):].split("\n\n")[0]).strip()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Python API"):]
+    start = section.index("```python\n") + len("```python\n")
+    shown = section[start:section.index("\n```", start)].strip()
+    assert [line.split("  #")[0] for line in shown.splitlines()] == [line.split("  #")[0] for line in example.splitlines()]

@@ -45,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
         if given:
             raise ConfigError(f"{given[0]} applies to `deploy device`, not `deploy web`",
                               hint="a web bundle runs in any browser; drop the option")
-    result = deploy(args.kind, args.model, args.out, **options)
+    result = deploy(args.model, args.out, args.kind, **options)
     print(f"{args.kind} bundle: {result.path}")
     return 0

@@ -38,9 +38,9 @@ def run(args: argparse.Namespace) -> int:
         except ExportError as e:  # an unreadable input file is the user's to fix, not a failed export
             raise CheckpointError(e.message, e.hint) from e
     else:
-        from edgeprune.api import model_info
+        from edgeprune.models.info import model_info
 
-        info = model_info(path)
+        info = model_info(path).to_dict()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

@@ -1,7 +1,7 @@
 """Deploy: a static web bundle (onnxruntime-web) or a device bundle (needs only onnxruntime + numpy).
 
     from edgeprune.deploy import deploy
-    result = deploy("device", "runs/a/export/model.sim.onnx", "bundle.tar.gz", target="linux-aarch64")
+    result = deploy("runs/a/export/model.sim.onnx", "bundle.tar.gz", "device", target="linux-aarch64")
     result.model_sha256  # the sha256 of the model file the bundle ships, as its manifest records it
 """
 
@@ -20,10 +20,13 @@ __all__ = ["CONFIGS", "DeployConfig", "DeployResult", "DeviceDeployConfig", "Web
 MODEL_SUFFIXES = (".safetensors", ".onnx")
 
 
-def deploy(kind_or_config: str | DeployConfig, model: str | os.PathLike[str], out: str | os.PathLike[str],
+def deploy(model: str | os.PathLike[str], out: str | os.PathLike[str], kind_or_config: str | DeployConfig,
            **options: Any) -> DeployResult:
     """Package ``model`` (checkpoint or ONNX) under ``out`` for a target: its name (``web``, ``device``) with
-    keyword ``options``, or a :class:`DeployConfig` (``options`` then override its fields)."""
+    keyword ``options``, or a :class:`DeployConfig` (``options`` then override its fields).
+
+    The order is every verb's: the model, where the result goes, then the config.
+    """
     config = DeployConfig.of(kind_or_config, **options)
     module, func = config.handler
     return getattr(importlib.import_module(module), func)(Path(model), Path(out), config)

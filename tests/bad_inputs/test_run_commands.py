@@ -429,12 +429,12 @@ def test_lock_is_released_and_a_stale_one_does_not_block(tmp_path) -> None:
 
 
 def test_deploy_api_refuses_unknown_options(m, tmp_path) -> None:
-    """``deploy(kind, ...)`` keyword options: a typo is an error on both kinds, never silently ignored."""
+    """``deploy(model, out, kind, ...)`` keyword options: a typo is an error on both kinds, never silently ignored."""
     from edgeprune.deploy import deploy
     from edgeprune.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown web deploy option 'titel'"):
-        deploy("web", m.onnx, tmp_path / "site", titel="x")
+        deploy(m.onnx, tmp_path / "site", "web", titel="x")
     with pytest.raises(ConfigError, match="unknown device deploy option 'openvin'"):
-        deploy("device", m.onnx, tmp_path / "b.tar.gz", openvin=True)
+        deploy(m.onnx, tmp_path / "b.tar.gz", "device", openvin=True)
     assert list(tmp_path.iterdir()) == []

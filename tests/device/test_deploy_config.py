@@ -41,7 +41,7 @@ def test_bad_options_are_one_error_that_names_them(kind, options, message):
 
 
 def test_device_result_lists_what_the_manifest_records(digits_onnx, tmp_path):
-    result = deploy(DeviceDeployConfig(target="linux-x86_64"), digits_onnx, tmp_path / "b.tar.gz")
+    result = deploy(digits_onnx, tmp_path / "b.tar.gz", DeviceDeployConfig(target="linux-x86_64"))
     manifest = verify_dir(extract_bundle(result.path, tmp_path / "x"))
     assert result.kind == "device" and result.path == str(tmp_path / "b.tar.gz")
     assert result.files == manifest["files"] and result.model == "model.onnx"
@@ -56,7 +56,7 @@ def test_a_checkpoint_ships_its_exports_verified_file(tiny_ckpt, tmp_path):
     made = export(tiny_ckpt, tmp_path / "export", formats=["onnx", "openvino"])
     ckpt = tmp_path / "model.safetensors"
     ckpt.write_bytes(tiny_ckpt.read_bytes())  # beside its export folder, as ep.fit + ep.export_model lay them out
-    result = deploy("device", ckpt, tmp_path / "b.tar.gz", target="linux-x86_64", openvino=True)
+    result = deploy(ckpt, tmp_path / "b.tar.gz", "device", target="linux-x86_64", openvino=True)
     assert result.shipped_from == str(tmp_path / "export" / "model.sim.onnx")
     assert result.model_sha256 == made.verified()["onnx"].sha256
     assert result.files["openvino/model.xml"]["sha256"] == made.verified()["openvino"].sha256

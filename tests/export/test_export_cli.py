@@ -33,7 +33,7 @@ def test_export_then_info(tiny_half_ckpt, tmp_path):
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert [r["outputs"] for r in info["layers"] if r["kind"] == "Conv2d"] == [8, 16, 32, 32, 64, 64, 64, 64]
-    assert info["macs"] == ep.model_info(tiny_half_ckpt)["macs"]
+    assert info["macs"] == ep.model_info(tiny_half_ckpt).macs
 
 
 def test_corrupted_checkpoint_is_one_line(tiny_ckpt, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,23 +57,18 @@ def bench_config(pipe: Pipeline) -> dict[str, Any]:
 def run_bench(pipe: Pipeline) -> tuple[list[Path], dict[str, Any]]:
     """Time every benched model's exported files; bench.json, labels.json (file -> model name) and the tables."""
     from edgeprune.bench import bench
-    from edgeprune.runtime.timing import PRESETS
+    from edgeprune.bench.config import BenchConfig
 
     cfg = bench_config(pipe)
-    preset = PRESETS[cfg["preset"]]
-    changes = {k: float(cfg[k]) for k in ("min_time_s", "max_time_s") if cfg[k] is not None}
-    if changes:
-        preset = dataclasses.replace(preset, name=f"{preset.name}*", **changes)
+    config = BenchConfig(**{k: cfg[k] for k in ("backends", "profiles", "threads", "preset", "min_time_s", "max_time_s",
+                                                 "batch", "memory")})
     layout = pipe.run.layout
     folder = layout.bench_dir()
     models = bench_models(pipe)
     labels = {str(p): label for label, p in models.items()}
     write_json(folder / "labels.json", labels)
     log(f"bench: {len(models)} models x {', '.join(cfg['backends'])} x {', '.join(cfg['profiles'])}")
-    report = bench(list(models.values()), baseline=layout.checkpoint(pipe.recipe.base),
-                   backends=tuple(cfg["backends"]), profiles=tuple(cfg["profiles"]), threads=cfg["threads"],
-                   batch=cfg["batch"], preset=preset, out=folder,  # accuracy: eval.json and export.json
-                   memory=cfg["memory"],
+    report = bench(list(models.values()), config, baseline=layout.checkpoint(pipe.recipe.base), out=folder,
                    exports={layout.checkpoint(n): layout.export_dir(n) for n in select.benched(pipe.recipe)})
     files = [p for p in files_under(folder) if p.parent == folder]
     return files, {"rows": len(report.rows), "ok": sum(1 for r in report.rows if r.ok)}

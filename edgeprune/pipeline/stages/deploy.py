@@ -114,6 +114,6 @@ def build(pipe: Pipeline, target: Target) -> tuple[list[Path], dict[str, Any]]:
 
     model = shipped_onnx(pipe, cfg["variant"])
     log(f"deploy-{kind}: {cfg['variant']} -> {folder}")
-    result = deploy(kind, model, folder / target.bundle, **target.options(pipe.recipe))
+    result = deploy(model, folder / target.bundle, kind, **target.options(pipe.recipe))
     files = files_under(folder) or [Path(result.path)]
     return files, {"variant": cfg["variant"], "path": result.path}

@@ -40,10 +40,9 @@ def export_model(pipe: Pipeline, name: str) -> tuple[list[Path], dict[str, Any]]
     """Export model ``name`` into its export folder (export.json says what was verified)."""
     from edgeprune.export import export
 
-    cfg = export_config(pipe, name)
+    config = pipe.recipe.export.config(select.int8_for(pipe.recipe, pipe.run, name))
     layout = pipe.run.layout
     folder = layout.export_dir(name)
-    log(f"export {name}: {', '.join(cfg['formats'])}{' + int8' if cfg['int8'] else ''}")
-    export(layout.checkpoint(name), folder, formats=tuple(cfg["formats"]), int8=cfg["int8"], fp16=cfg["fp16"],
-           data=pipe.data, opset=cfg["opset"])
+    log(f"export {name}: {', '.join(config.formats)}{' + int8' if config.int8 else ''}")
+    export(layout.checkpoint(name), folder, config, data=pipe.data)
     return files_under(folder), {}
