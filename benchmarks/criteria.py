@@ -30,11 +30,6 @@ from pathlib import Path
 EP_METHODS = ("random", "magnitude", "taylor", "obd", "reg+obd")
 
 
-def _scoring(method: str, samples: int) -> dict:
-    """samples= for the methods whose criterion scores on data (PruneConfig refuses it for the others)."""
-    from edgeprune.pruning.config import METHODS, ScoringOptions, options_class
-
-    return {"samples": samples} if issubclass(options_class(METHODS[method].criterion), ScoringOptions) else {}
 TP_METHODS = ("tp-magnitude", "tp-taylor", "tp-hessian")
 METHODS = EP_METHODS + TP_METHODS
 LABELS = {
@@ -144,6 +139,7 @@ def _run_cell(args, seed: int, method: str, target: float, base, ckpt: Path, dat
 
     from edgeprune.models import count_macs, count_params
     from edgeprune.pruning import prune
+    from edgeprune.pruning.config import scores_on_data
     from edgeprune.train import TrainConfig, evaluate
 
     shape = tuple(data.input_shape)
@@ -153,7 +149,7 @@ def _run_cell(args, seed: int, method: str, target: float, base, ckpt: Path, dat
     if method in EP_METHODS:
         pruned = prune(ckpt, method, data, target_macs=target, steps=args.steps, finetune_epochs=args.finetune_epochs,
                        train_config=cfg, out=out / f"seed-{seed}" / f"{method}-{target:g}",
-                       seed=seed, **_scoring(method, args.score_samples)).model
+                       seed=seed, **({"samples": args.score_samples} if scores_on_data(method) else {})).model
     else:
         from _criteria_tp import tp_prune
 

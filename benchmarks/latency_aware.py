@@ -23,13 +23,6 @@ import time
 from pathlib import Path
 
 
-def _scoring(method: str, samples: int) -> dict:
-    """samples= for the methods whose criterion scores on data (PruneConfig refuses it for the others)."""
-    from edgeprune.pruning.config import METHODS, ScoringOptions, options_class
-
-    return {"samples": samples} if issubclass(options_class(METHODS[method].criterion), ScoringOptions) else {}
-
-
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="benchmarks/latency_aware.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,6 +46,7 @@ def main(argv: list[str]) -> int:
     from edgeprune.fileio import read_json, write_json
     from edgeprune.models import count_macs
     from edgeprune.pruning import prune
+    from edgeprune.pruning.config import scores_on_data
     from edgeprune.train import TrainConfig
 
     torch.set_num_threads(2)
@@ -76,7 +70,7 @@ def main(argv: list[str]) -> int:
         folder = out / f"seed-{seed}" / f"{args.criterion}-{target['speedup']:.2f}x-{args.on.replace(':', '')}"
         by_latency = prune(base_ckpt, args.criterion, data, target_speedup=target["speedup"], latency=table,
                            steps=settings["steps"], finetune_epochs=settings["finetune_epochs"], train_config=cfg,
-                           out=folder, seed=seed, **_scoring(args.criterion, settings["score_samples"])).model
+                           out=folder, seed=seed, **({"samples": settings["score_samples"]} if scores_on_data(args.criterion) else {})).model
         timed = measure_networks([base, by_macs, by_latency], args.on, shape)
         x, y = next(iter(data.loader("test", len(data.test), shuffle=False)))
         with torch.no_grad():

@@ -8,9 +8,11 @@
     report = ep.benchmark([small.checkpoint], ep.BenchConfig(backends=["ort"]), baseline=base.checkpoint)
     print(report.rows[-1].speedup_vs_baseline)  # measured on shipped.verified()["onnx"], the parity-checked file
 
-Every verb takes the model (a module or a checkpoint path) first, then what it needs (data, where to
-write) and a typed config, and returns a result type with ``to_dict()`` / ``from_dict()``: FitResult,
-PruneResult, ExportResult, BenchReport, DeployResult, ModelInfo, EvalResult.
+Every verb takes the model (a module or a checkpoint path) first and a typed config that checks itself
+when built (prune also takes a method name with keyword options, deploy a target name); ``out`` and
+every other option after them are keywords, except where the verb's job is to write there (export,
+deploy: ``(model, out, config)``). Each returns a result type with ``to_dict()`` / ``from_dict()``:
+FitResult, PruneResult, ExportResult, BenchReport, DeployResult, ModelInfo, EvalResult.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: no CUDA GPU is visible", hint="use --device cpu or auto")
+        raise ConfigError(f"device {name}: no CUDA GPU is visible", hint="use device cpu or auto", params=("device",))
     try:
         return torch.device(name)
     except RuntimeError as e:
-        raise ConfigError(f"--device {name!r} is not a device", hint="use auto, cpu or cuda") from e
+        raise ConfigError(f"device {name!r} is not a device", hint="use auto, cpu or cuda", params=("device",)) from e

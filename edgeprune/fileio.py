@@ -64,15 +64,15 @@ def _take_lock(lock: Path, folder: Path) -> int:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise ConfigError(f"--out {folder} is not writable: {e.strerror or e}",
-                              hint="pass a folder you can write to") from None
+            raise ConfigError(f"out {folder} is not writable: {e.strerror or e}",
+                              hint="pass a folder you can write to", params=("out",)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise FolderBusyError(f"another edgeprune run holds {folder} (pid {holder})",
-                                  hint="wait for it to finish, or pass another --out") from None
+                                  hint="wait for it to finish, or pass another out", params=("out",)) from None
         try:  # the holder may have removed the file between our open and flock: lock the current one
             same = os.stat(lock).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:

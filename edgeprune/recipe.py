@@ -351,10 +351,6 @@ class ClaimSection(ClaimConfig):
         if not isinstance(self.max_accuracy_drop, (int, float)) or self.max_accuracy_drop < 0:
             raise ConfigError(f"max_accuracy_drop = {self.max_accuracy_drop!r}: must be >= 0 (accuracy points)")
 
-    def pairs(self) -> list[tuple[str, str]]:
-        """(backend, profile) pairs the claim covers; backend ``fastest`` picks the fastest runtime."""
-        return [tuple(item.split(":", 1)) for item in self.on]  # type: ignore[misc]
-
 
 @dataclass
 class DeploySection:

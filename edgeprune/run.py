@@ -109,7 +109,7 @@ class Run:
             self.stages = {name: StageRecord(**rec) for name, rec in raw.get("stages", {}).items()}
         except (ValueError, TypeError, KeyError) as e:
             raise EdgepruneError(f"{self.manifest_path} is damaged ({e})",
-                                 hint="delete it to recompute every stage, or use another --out") from None
+                                 hint="delete it to recompute every stage, or use another run folder") from None
 
     def path(self, *parts: str) -> Path:
         """A path inside the run directory."""
@@ -399,6 +399,8 @@ class Executor:
                 self.run.event(stage.name, "interrupted", round(time.time() - started, 3))
                 raise KeyboardInterrupt(f"interrupted in {stage.name}") from e
             self.run.event(stage.name, "failed", round(time.time() - started, 3))
+            if isinstance(e, EdgepruneError):
+                e.params = ()  # the stage, not the caller of the run, passed those parameters: no flag stands for them
             raise
         self.run.meta.get("pending", {}).pop(stage.name, None)
         rec = self.run.record(stage.name, key, config, hashes, artifacts, started, info)

@@ -29,6 +29,8 @@ from edgeprune.ui import log, track
 
 Regularizer = Callable[[nn.Module], torch.Tensor]
 __all__ = ["OPTIMIZERS", "EvalResult", "History", "TrainConfig", "evaluate", "fit", "is_main_process", "seed_everything"]
+
+
 @dataclass
 class EvalResult:
     """Loss, accuracy and confusion matrix (rows: true class, columns: predicted)."""

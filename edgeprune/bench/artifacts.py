@@ -15,11 +15,9 @@ from typing import Any
 
 from edgeprune.bench.backends import Artifact
 from edgeprune.errors import first_line
+from edgeprune.export.materialize import form_of
 
 __all__ = ["InputProblem", "Source", "artifact_for", "inspect_model"]
-
-FORMS = {".safetensors": "checkpoint", ".onnx": "onnx", ".xml": "openvino"}
-
 
 class InputProblem(Exception):
     """A MODEL that cannot be measured in some form; the message is the row's reason."""
@@ -57,7 +55,7 @@ def inspect_model(path: str | os.PathLike[str]) -> Source:
 
     path = Path(path)
     src = Source(path=path, label=label_for(path))
-    src.format = FORMS.get(path.suffix.lower())
+    src.format = form_of(path)
     src.precision = "int8" if "int8" in path.name.lower() else "fp32"
     if not path.is_file():
         src.problem = "file not found"

@@ -91,7 +91,7 @@ class BenchConfig:
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
             raise ConfigError(f"batch must be an integer >= 1, got {self.batch!r}", params=("batch",))
         if isinstance(self.preset, dict):
-            self.preset = Preset(**self.preset)
+            self.preset = Preset(**_known(Preset, self.preset, "preset"))
         if isinstance(self.preset, str) and self.preset not in PRESETS:
             raise ConfigError(f"unknown preset {self.preset!r}", hint=f"choose from: {', '.join(PRESETS)}",
                               params=("preset",))
@@ -104,7 +104,7 @@ class BenchConfig:
                 raise ConfigError(f"{key} must be > 0 seconds (it overrides the preset's), got {value!r}",
                                   params=(key,))
         if isinstance(self.claim, dict):
-            self.claim = ClaimConfig.from_dict(self.claim)
+            self.claim = ClaimConfig.from_dict(_known(ClaimConfig, self.claim, "claim"))
         elif isinstance(self.claim, (int, float)) and not isinstance(self.claim, bool):
             self.claim = _claim_config(self.claim, None)
         if self.claim is not None and not isinstance(self.claim, ClaimConfig):
@@ -113,9 +113,9 @@ class BenchConfig:
             self._check_claim_scope()
         self._check_device(get_backend)
         if isinstance(self.ssh, dict):
-            self.ssh = SshOptions.parse(self.ssh)
+            self.ssh = SshOptions.parse(_known(SshOptions, self.ssh, "ssh"))
         if isinstance(self.web, dict):
-            self.web = WebOptions(**self.web)
+            self.web = WebOptions(**_known(WebOptions, self.web, "web"))
         if self.ssh is None and self.device is not None and "ssh" in self.backends:
             self.ssh = SshOptions.parse(self.device)  # a bad URL or option is refused now, not as a ❌ row later
 
@@ -159,7 +159,8 @@ class BenchConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ConfigError(f"unknown bench option {unknown[0]!r}", hint=f"known: {', '.join(sorted(names))}")
+            raise ConfigError(f"unknown bench option {unknown[0]!r}", hint=f"known: {', '.join(sorted(names))}",
+                              params=(unknown[0],))
         return cls(**d)
 
     @classmethod
@@ -179,9 +180,21 @@ class BenchConfig:
             claim = dataclasses.replace(base, on=_claim_on(claim_on))
         if claim is not None:
             options["claim"] = claim
+        if "device" in options and "ssh" not in options:
+            options["ssh"] = None  # a new device: its options come from its URL, not the old device's
         if config is None:
             return cls(**options)
         return dataclasses.replace(config, **options) if options else config
+
+
+def _known(cls: type, options: dict[str, Any], param: str) -> dict[str, Any]:
+    """``options`` for dataclass ``cls``, refusing a key it does not have (a typo is never dropped)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise ConfigError(f"{param} has no option {unknown[0]!r}", hint=f"{param} takes: {', '.join(sorted(names))}",
+                          params=(param,))
+    return options
 
 
 def _claim_config(speedup: float, on: str | Sequence[str] | None) -> ClaimConfig:

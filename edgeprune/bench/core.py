@@ -97,7 +97,7 @@ def _check_claim(cfg: BenchConfig, paths: list[Path], has_base: bool) -> None:
         raise ConfigError("claim needs baseline", hint="name the unpruned model as baseline", params=("claim", "baseline"))
     if len(paths) < 2:
         raise ConfigError("claim needs a candidate in models besides baseline",
-                          hint="e.g. bench base.onnx pruned.onnx --baseline base.onnx --claim 2",
+                          hint="e.g. bench([base, pruned], baseline=base, claim=2)",
                           params=("claim", "models", "baseline"))
 
 

@@ -72,18 +72,8 @@ def load_data_from_args(args: argparse.Namespace, **overrides):
     except EdgepruneError as e:  # load_data's parameters whose flags have other names
         if not set(e.params) & set(DATA_DESTS):
             raise
-        message, hint = (_renamed(text, e.params) if text else text for text in (e.message, e.hint))
+        message, hint = e.in_terms_of(DATA_DESTS)
         raise type(e)(message, hint, params=tuple(DATA_DESTS.get(p, p) for p in e.params)) from None
-
-
-def _renamed(text: str, params: tuple[str, ...]) -> str:
-    """``text`` with each of ``params`` that DATA_DESTS maps renamed, never inside a path (``/root/``)."""
-    import re
-
-    for param in params:
-        if param in DATA_DESTS:
-            text = re.sub(rf"(?<![\w/.-]){re.escape(param)}(?![\w/-])", DATA_DESTS[param], text)
-    return text
 
 
 def add_train_args(parser: argparse.ArgumentParser, epochs: int = 10, title: str = "training") -> None:

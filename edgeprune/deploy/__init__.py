@@ -25,7 +25,7 @@ def deploy(model: str | os.PathLike[str], out: str | os.PathLike[str], kind_or_c
     """Package ``model`` (checkpoint or ONNX) under ``out`` for a target: its name (``web``, ``device``) with
     keyword ``options``, or a :class:`DeployConfig` (``options`` then override its fields).
 
-    The order is every verb's: the model, where the result goes, then the config.
+    The order is export's: the model, where the result goes, then the config.
     """
     config = DeployConfig.of(kind_or_config, **options)
     module, func = config.handler

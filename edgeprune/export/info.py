@@ -1,4 +1,4 @@
-"""``onnx_info``: the keys of ``edgeprune.api.model_info``, read from an ONNX graph alone.
+"""``onnx_info``: the keys of ``ModelInfo.to_dict()`` (``edgeprune.models.info``), read from an ONNX graph alone.
 
 MACs come from Conv / Gemm / MatMul nodes after shape inference at batch 1 (output elements times
 the reduction length), the same count as ``edgeprune.models.count_macs``. Params count the float

@@ -77,6 +77,20 @@ class ExportResult:
         value = (self.accuracy or {}).get("ort_int8")
         return float(value) if isinstance(value, (int, float)) else None
 
+    @property
+    def test_n(self) -> int | None:
+        """How many test images the accuracies were measured on."""
+        return (self.accuracy or {}).get("n")
+
+    @property
+    def test_labels(self) -> list[int] | None:
+        """The true labels of those test images, in order (for paired comparisons)."""
+        return (self.accuracy or {}).get("labels")
+
+    def predictions(self, runtime: str) -> list[int] | None:
+        """Top-1 predictions of ``runtime`` (e.g. ``ort_int8``) on those test images, in order."""
+        return ((self.accuracy or {}).get("predictions") or {}).get(runtime)
+
     def file(self, path: str) -> ExportFile | None:
         """The produced file at ``path`` (relative to the export folder), if any."""
         return next((f for f in self.files if f.path == path), None)

@@ -1,8 +1,9 @@
 """Typed pruning configs: one dataclass per criterion family, one for regularized training, one for the
 schedule, composed into :class:`PruneConfig`; the method registry names each method's criterion.
 
-Torch-free on purpose: the CLI reads its defaults and choices here while it builds ``--help``, and a
-recipe is checked against these classes when it is read. Every class validates itself on
+Importing it needs no torch: the CLI reads its defaults and choices here while it builds ``--help``
+(checking a regularizer or a criterion name loads their registries, which do), and a recipe is
+checked against these classes when it is read. Every class validates itself on
 construction (one :class:`ConfigError` naming the parameter) and round-trips through JSON with
 ``to_dict()`` / ``from_dict()``.
 """
@@ -124,6 +125,11 @@ CRITERION_OPTIONS: dict[str, type[CriterionOptions]] = {
 def options_class(criterion: str) -> type[CriterionOptions]:
     """The options class of ``criterion``."""
     return CRITERION_OPTIONS.get(criterion, CriterionOptions)
+
+
+def scores_on_data(method: str) -> bool:
+    """Whether ``method``'s criterion scores channels on data (then it takes ``samples``; magnitude and random do not)."""
+    return issubclass(options_class(METHODS[method].criterion), ScoringOptions)
 
 
 # -- regularized training and the schedule ------------------------------------------------------------------
@@ -260,7 +266,7 @@ class Target:
         elif not 0 < self.value < 1:
             raise ConfigError(f"{param} must be in (0, 1), got {self.value}",
                               params=(param, *(p for p in ("ratio", "target_macs", "target_params") if p != param)),
-                              hint="ratio is the fraction removed; target_macs/target_params the fraction kept")
+                              hint="ratio is the fraction removed; target_macs and target_params the fraction kept")
 
     @classmethod
     def from_options(cls, ratio: float | None, macs: float | None, params: float | None,

@@ -20,7 +20,7 @@ class PruneResult:
     model: nn.Module | None
     method: str
     criterion: str
-    config: PruneConfig
+    config: PruneConfig | None  # None in a prune.json written before configs were typed
     target: dict[str, Any]  # the Target the steps aimed at: kind and value
     steps: int
     finetune_epochs: int
@@ -59,7 +59,7 @@ class PruneResult:
     def to_dict(self) -> dict[str, Any]:
         """prune.json's content: every field but the model, the config as its own dict."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
-        out["config"] = self.config.to_dict()
+        out["config"] = self.config.to_dict() if self.config is not None else None
         if self.latency is None:
             del out["latency"]
         return out
@@ -69,7 +69,7 @@ class PruneResult:
         """A result from :meth:`to_dict` (or a prune.json); ``load=True`` loads the model from ``checkpoint``."""
         known = {f.name for f in dataclasses.fields(cls)} - {"model"}
         kwargs = {k: v for k, v in data.items() if k in known}
-        kwargs["config"] = PruneConfig.from_dict(data["config"])
+        kwargs["config"] = PruneConfig.from_dict(data["config"]) if data.get("config") else None
         model = None
         if load and data.get("checkpoint"):
             from edgeprune.models import load_checkpoint
@@ -79,7 +79,10 @@ class PruneResult:
 
     @classmethod
     def read(cls, folder: str | os.PathLike[str], load: bool = False) -> PruneResult:
-        """The result a prune with ``out=folder`` wrote to ``folder/prune.json``."""
+        """The result a prune with ``out=folder`` wrote to ``folder/prune.json`` (its checkpoint: the one in ``folder``,
+        wherever the folder has moved since)."""
         from edgeprune.fileio import read_json
 
-        return cls.from_dict(read_json(Path(folder) / "prune.json"), load=load)
+        data = read_json(Path(folder) / "prune.json")
+        ckpt = Path(folder) / "model.safetensors"
+        return cls.from_dict({**data, "checkpoint": str(ckpt) if ckpt.is_file() else None}, load=load)

@@ -199,19 +199,21 @@ def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
 
 
 def _latency_targets(root: Path, recipe) -> list[str]:
-    """One table row per speedup-targeted variant, from its prune.json."""
+    """One table row per speedup-targeted variant, from its PruneResult (prune.json)."""
+    from edgeprune.pruning.result import PruneResult
+
     rows = []
     for v in recipe.variants:
-        p = Layout(root).model_dir(v.name) / "prune.json"
-        if v.on is None or not p.exists():
+        folder = Layout(root).model_dir(v.name)
+        if v.on is None or not (folder / "prune.json").exists():
             continue
-        r = read_json(p)
-        lat, ver = r.get("latency", {}), r.get("latency", {}).get("verified")
+        r = PruneResult.read(folder)
+        lat = r.latency or {}
+        ver = lat.get("verified")
         measured = (f"{ver['speedup']:.2f}x [{ver['speedup_ci'][0]:.2f}, {ver['speedup_ci'][1]:.2f}]" if ver
                     else "not measured")
-        macs = r["after"]["macs"] / r["before"]["macs"]
         rows.append(f"| {v.name} | {v.on} | {v.target_speedup:g}x | {lat.get('predicted_speedup', float('nan')):.2f}x "
-                    f"| {measured} | {macs:.1%} |")
+                    f"| {measured} | {r.macs_kept:.1%} |")
     return rows
 
 

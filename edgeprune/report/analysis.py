@@ -9,6 +9,7 @@ from typing import Any
 from edgeprune.bench.backends import CPU_BACKENDS, display_name
 from edgeprune.bench.claims import ClaimCheck, check_claims
 from edgeprune.bench.rows import BenchReport, BenchRow
+from edgeprune.export.result import ExportResult
 from edgeprune.fileio import read_json
 from edgeprune.report.accuracy import (
     INT8_SUFFIX,
@@ -65,28 +66,16 @@ def load_evals(run_root: Path, names: list[str], seeds: list[int] | None = None)
                     per_seed[s] = read_json(q)
             out[name]["seed_evals"] = per_seed
             out[name]["accuracy_mean"] = sum(e["accuracy"] for e in per_seed.values()) / len(per_seed)
-        e = Layout(run_root).export_dir(name) / "export.json"
-        if name in out and e.exists():
-            info = read_json(e)
-            acc = int8_accuracy(info)
-            if acc is not None:
-                int8 = {k: v for k, v in out[name].items() if k not in ("seed_evals", "accuracy_mean")}
-                pred = ((info.get("accuracy") or {}).get("predictions") or {}).get("ort_int8")
-                n = (info.get("accuracy") or {}).get("n")
-                out[name + INT8_SUFFIX] = {**int8, "name": name + INT8_SUFFIX, "accuracy": acc, "int8": True,
-                                           "confusion": None, "tpr": None, "tnr": None, "fpr": None, "fnr": None,
-                                           "near_zero": None, "checkpoint_bytes": None, "n": n or int8.get("n"),
-                                           "test_pred": pred,
-                                           "test_true": (info.get("accuracy") or {}).get("labels") if pred else None}
+        exported = ExportResult.read(Layout(run_root).export_dir(name)) if name in out else None
+        if exported is not None and exported.int8_accuracy is not None and "int8" in exported.verified():
+            int8 = {k: v for k, v in out[name].items() if k not in ("seed_evals", "accuracy_mean")}
+            pred = exported.predictions("ort_int8")
+            out[name + INT8_SUFFIX] = {**int8, "name": name + INT8_SUFFIX, "accuracy": exported.int8_accuracy,
+                                       "int8": True, "confusion": None, "tpr": None, "tnr": None, "fpr": None,
+                                       "fnr": None, "near_zero": None, "checkpoint_bytes": None,
+                                       "n": exported.test_n or int8.get("n"), "test_pred": pred,
+                                       "test_true": exported.test_labels if pred else None}
     return out
-
-
-
-def int8_accuracy(export_info: dict[str, Any]) -> float | None:
-    """Test accuracy of the INT8 model from export.json, when it was measured (ExportResult's one field)."""
-    from edgeprune.export.result import ExportResult
-
-    return ExportResult.from_dict(export_info).int8_accuracy
 
 
 # ---------------------------------------------------------------- analysis
