@@ -138,3 +138,21 @@ def test_a_parameter_name_inside_a_path_is_not_renamed():
     """A run's checkpoints live under models/: the CLI renames the parameter, never a folder of the path."""
     e = ConfigError("models /runs/x/models/A/model.safetensors: file not found", params=("models",))
     assert e.in_terms_of({"models": "MODEL"})[0] == "MODEL /runs/x/models/A/model.safetensors: file not found"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"web": {"chrome": "/x"}}, "web has no option 'chrome'"),
+    ({"preset": {"nme": "x"}}, "preset has no option 'nme'"),
+    ({"claim": {"onn": ["ort"]}}, "claim has no option 'onn'"),
+    ({"backends": ["ssh"], "ssh": {"device": "ssh://pi@board", "colour": 1}}, "ssh has no option 'colour'"),
+])
+def test_nested_options_refuse_a_key_they_do_not_have(options, message):
+    with pytest.raises(ConfigError, match=message) as e:
+        BenchConfig(**options)
+    assert e.value.params == (message.split()[0],)
+
+
+def test_a_new_device_brings_its_own_ssh_options():
+    old = BenchConfig(backends=["ssh"], device="ssh://pi@old?cpus=3")
+    new = BenchConfig.build(old, device="ssh://pi@new")
+    assert new.ssh == SshOptions("ssh://pi@new") and old.ssh.device == "ssh://pi@old"

@@ -131,3 +131,19 @@ def test_materialize_makes_a_checked_ir_of_an_onnx_file_once(tiny_half_ckpt, tmp
     assert materialize(onnx, "openvino", tmp_path / "b") == ir
     with pytest.raises(ExportError, match=r"cannot make onnx from openvino \(model\.xml\)"):
         materialize(ir, "onnx", tmp_path / "b")
+
+
+def test_an_onnx_file_for_a_checkpoint_needs_no_openvino(tiny_half_ckpt, tmp_path, monkeypatch):
+    """The bench's onnxruntime rows and the web bundle ask for ONNX only: OpenVINO is not run for them."""
+    import edgeprune.export.openvino as ov
+
+    monkeypatch.setattr(ov, "to_openvino", lambda *_a, **_k: pytest.fail("OpenVINO ran for an ONNX request"))
+    onnx = materialize(tiny_half_ckpt, "onnx", tmp_path / "cache", export_dir=tmp_path / "none")
+    assert onnx.name == "model.sim.onnx" and not (onnx.parent / "openvino").exists()
+
+
+def test_the_ir_of_a_quantized_onnx_file_is_checked_by_top1_agreement(tiny_export, tmp_path):
+    """INT8 kernels differ between runtimes: the IR of model.int8.onnx passes by the INT8 rule, not the FP32 one."""
+    out, _ = tiny_export
+    ir = materialize(out / "model.int8.onnx", "openvino", tmp_path / "cache")
+    assert ir.is_file() and ir.with_suffix(".bin").is_file()

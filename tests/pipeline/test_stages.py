@@ -189,3 +189,16 @@ def test_every_variant_kind_and_deploy_target_has_one_handler():
     assert [t.options(recipe) for t in TARGETS] == [{}, {"target": "linux-aarch64"}]
     assert [t.wanted(recipe) for t in TARGETS] == [False, True]
 
+
+
+def test_a_stage_error_keeps_no_parameter_names_for_the_run_s_flags(tmp_path):
+    """A library error inside a stage names parameters the stage passed, not the user: the CLI must not map
+    them to the pipeline's own flags (a deploy's ``out`` is not the run's --out)."""
+    def fails():
+        raise ConfigError("out x is a file", params=("out",))
+
+    run = Run(tmp_path / "run")
+    ex = Executor(run, [Stage("deploy-web", {}, lambda: [], fails)])
+    with pytest.raises(ConfigError) as e:
+        ex.execute(ex.select())
+    assert e.value.params == () and e.value.in_terms_of({"out": "--out"}) == ("out x is a file", None)

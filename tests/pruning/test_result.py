@@ -34,3 +34,17 @@ def test_the_keyword_form_builds_the_same_config(tmp_path):
     result = ep.prune(model, "magnitude", None, ratio=0.5, norm="l2", round_to=1)
     assert result.config == PruneConfig.from_options("magnitude", ratio=0.5, norm="l2", round_to=1)
     assert result.checkpoint is None and result.options["norm"] == "l2"
+
+
+def test_a_moved_folder_and_a_prune_json_from_before_typed_configs_still_read(tmp_path):
+    """read() finds the checkpoint in the folder it reads, wherever that folder went; no ``config`` reads as None."""
+    model = ep.create_model("vgg11_bn", num_classes=10, in_channels=1, input_size=32, width=0.125)
+    ep.prune(model, "magnitude", None, ratio=0.5, out=tmp_path / "a")
+    (tmp_path / "a").rename(tmp_path / "b")
+    moved = PruneResult.read(tmp_path / "b", load=True)
+    assert moved.checkpoint == str(tmp_path / "b" / "model.safetensors") and moved.model is not None
+    old = {k: v for k, v in read_json(tmp_path / "b" / "prune.json").items() if k not in ("config", "checkpoint")}
+    (tmp_path / "b" / "prune.json").write_text(json.dumps(old))
+    legacy = PruneResult.read(tmp_path / "b")
+    assert legacy.config is None and legacy.method == "magnitude" and legacy.macs_kept < 1
+    assert legacy.to_dict()["config"] is None
