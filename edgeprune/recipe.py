@@ -20,7 +20,7 @@ import tomllib
 from edgeprune.bench.claims import ClaimConfig
 from edgeprune.bench.config import BenchConfig
 from edgeprune.bench.profiles import PROFILES
-from edgeprune.deploy.config import DeployConfig
+from edgeprune.deploy.config import DeviceDeployConfig
 from edgeprune.errors import ConfigError
 from edgeprune.export.config import DEFAULT_FORMATS, DEFAULT_OPSET, ExportConfig
 from edgeprune.train import TrainConfig
@@ -363,11 +363,7 @@ class DeploySection:
 
     def __post_init__(self) -> None:
         if isinstance(self.target, str):  # a wrong type is reported by the recipe's type check
-            self.config("device")
-
-    def config(self, kind: str) -> DeployConfig:
-        """The DeployConfig of the ``kind`` bundle (web or device)."""
-        return DeployConfig.of(kind, **({"target": self.target} if kind == "device" else {}))
+            DeviceDeployConfig(target=self.target)  # validates: a platform the device bundle builds for
 
 
 @dataclass
