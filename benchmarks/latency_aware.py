@@ -3,7 +3,8 @@
 For each seed, the base model and the MACs-targeted model of benchmarks/criteria.py (``OUT/seed-N/base`` and
 ``OUT/seed-N/CRITERION-MACS``, same data subsets) are read; the MACs-targeted model's speedup over its base is
 measured on the runtime (``--on``); then the base is pruned again with the same criterion, steps, fine-tuning
-and scoring samples to that measured speedup as its target (``target_speedup``, the runtime's latency table).
+and scoring samples to that measured speedup as its target (``target_speedup``: the runtime's latency table
+orders the channels, each step's candidate is timed on the runtime and re-aimed until its speedup is reached).
 All three are timed interleaved in one session; both pruned models are evaluated on the same test images and
 compared paired (exact McNemar interval of the accuracy difference). Per seed and as a mean over seeds: MACs
 kept, measured speedup with its 95% bootstrap interval, efficiency (speedup x MACs kept), accuracy.
@@ -33,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--macs", type=float, default=0.25, help="the MACs target of the criteria run (default 0.25)")
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     ap.add_argument("--cache", default=None, help="latency cache folder (default: edgeprune's)")
+    ap.add_argument("--data-root", default=None, help="Fashion-MNIST folder, as given to benchmarks/criteria.py")
     return ap
 
 
@@ -42,9 +44,9 @@ def main(argv: list[str]) -> int:
 
     import edgeprune as ep
     from edgeprune.accuracy import interval_text, paired, spread
-    from edgeprune.bench.latency import latency_table, measure_networks
+    from edgeprune.bench.latency import latency_table, measure_networks, speedup_meter
     from edgeprune.fileio import read_json, write_json
-    from edgeprune.models import count_macs
+    from edgeprune.models import count_macs, spec_of
     from edgeprune.pruning import prune
     from edgeprune.pruning.config import scores_on_data
     from edgeprune.train import TrainConfig
@@ -61,21 +63,22 @@ def main(argv: list[str]) -> int:
         if not (base_ckpt.is_file() and macs_ckpt.is_file()):
             raise SystemExit(f"{base_ckpt} or {macs_ckpt} is missing: run benchmarks/criteria.py --out {src} first")
         base, by_macs = ep.load(base_ckpt), ep.load(macs_ckpt)
-        shape = tuple(ep.spec_of(base).input_shape)
-        data = ep.load_data("fashionmnist", input_size=shape[1], sizes=tuple(settings["sizes"]), seed=seed)
+        shape = tuple(spec_of(base).input_shape)
+        data = ep.load_data("fashionmnist", root=args.data_root, input_size=shape[1], sizes=tuple(settings["sizes"]), seed=seed)
         target = measure_networks([base, by_macs], args.on, shape)[1]
         table = latency_table(base, args.on, cache=args.cache)
         cfg = TrainConfig(epochs=settings["finetune_epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
                           device="cpu", seed=seed)
         folder = out / f"seed-{seed}" / f"{args.criterion}-{target['speedup']:.2f}x-{args.on.replace(':', '')}"
         by_latency = prune(base_ckpt, args.criterion, data, target_speedup=target["speedup"], latency=table,
+                           measure=speedup_meter(base, args.on),
                            steps=settings["steps"], finetune_epochs=settings["finetune_epochs"], train_config=cfg,
                            out=folder, seed=seed, **({"samples": settings["score_samples"]} if scores_on_data(args.criterion) else {})).model
         timed = measure_networks([base, by_macs, by_latency], args.on, shape)
         x, y = next(iter(data.loader("test", len(data.test), shuffle=False)))
         with torch.no_grad():
             right = {k: (m.eval()(x).argmax(1) == y).tolist() for k, m in (("macs", by_macs), ("latency", by_latency))}
-        diff = paired(right["latency"], right["macs"])
+        diff = paired(right["macs"], right["latency"])  # accuracy(latency-aware) - accuracy(MACs-targeted)
         base_macs = count_macs(base, shape)
         row = {"seed": seed, "n": len(y), "target_speedup": target["speedup"], "paired": diff.to_dict(),
                "paired_text": diff.text()}

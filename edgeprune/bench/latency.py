@@ -476,12 +476,18 @@ def verify_speedup(base: nn.Module, pruned: nn.Module, on: str, shape: tuple[int
 
 
 def speedup_meter(base: nn.Module, on: str, shape: tuple[int, ...] | None = None,
-                  preset: str | Preset = "quick") -> Callable[[nn.Module], float]:
-    """A function of a candidate: its measured speedup over ``base`` on ``on`` (for ``prune(measure=...)``)."""
+                  preset: str | Preset = "quick") -> Callable[[nn.Module], tuple[float, float, float]]:
+    """A function of a candidate: its measured speedup over ``base`` on ``on`` and the speedup's 95% interval
+    (for ``prune(measure=...)``)."""
     from edgeprune.models import spec_of
 
     shape = tuple(shape or spec_of(base).input_shape)
-    return lambda candidate: verify_speedup(base, candidate, on, shape, preset)["speedup"]
+
+    def meter(candidate: nn.Module) -> tuple[float, float, float]:
+        v = verify_speedup(base, candidate, on, shape, preset)
+        return v["speedup"], *v["speedup_ci"]
+
+    return meter
 
 
 def record_speedup(folder: str | os.PathLike[str], base: nn.Module, pruned: nn.Module, on: str) -> dict[str, Any]:

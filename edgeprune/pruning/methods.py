@@ -32,7 +32,7 @@ from edgeprune.pruning.latency import LatencyTable, layers_of
 from edgeprune.pruning.regularizers import make_regularizer
 from edgeprune.pruning.report import model_summary, write_report
 from edgeprune.pruning.result import PruneResult
-from edgeprune.pruning.schedule import Schedule, StepCallback, accuracy, run_schedule
+from edgeprune.pruning.schedule import Measured, Schedule, StepCallback, accuracy, run_schedule
 from edgeprune.pruning.targets import PlanConfig
 from edgeprune.train import TrainConfig, fit
 from edgeprune.ui import log
@@ -82,7 +82,7 @@ def _resolve_model(model: nn.Module | str | os.PathLike[str]) -> tuple[nn.Module
 
 def prune(model: nn.Module | str | os.PathLike[str], config: PruneConfig | str, data: DataBundle | None = None, *,
           out: str | os.PathLike[str] | None = None, train_config: TrainConfig | None = None,
-          latency: LatencyTable | None = None, measure: Callable[[nn.Module], float] | None = None,
+          latency: LatencyTable | None = None, measure: Callable[[nn.Module], Measured] | None = None,
           on_step: StepCallback | None = None, **options: Any) -> PruneResult:
     """Prune structurally as ``config`` says; return a :class:`PruneResult` holding the new, physically smaller model.
 
@@ -90,9 +90,9 @@ def prune(model: nn.Module | str | os.PathLike[str], config: PruneConfig | str, 
     (``prune(model, "obd", data, target_macs=0.25, fisher="exact")`` builds the config). A
     ``target_speedup`` prunes until ``latency`` (a table of the target runtime, from
     :func:`edgeprune.bench.latency.latency_table`) predicts the model that many times faster; with
-    ``measure`` (a candidate's measured speedup over the unpruned model, e.g.
-    :func:`edgeprune.bench.latency.speedup_meter`), each step's plan is timed and re-aimed until the
-    measured speedup reaches the step's target. With ``out``, writes model.safetensors, prune.json
+    ``measure`` (a candidate's measured speedup over the unpruned model, or the speedup with its 95%
+    interval, e.g. :func:`edgeprune.bench.latency.speedup_meter`), each step's plan is timed and re-aimed
+    until the measured speedup (its interval's lower bound within 5%) reaches the step's target. With ``out``, writes model.safetensors, prune.json
     (the result's ``to_dict()``) and prune.md there, and resumes an interrupted run.
     """
     if isinstance(config, str):

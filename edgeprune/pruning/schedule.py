@@ -29,6 +29,7 @@ from edgeprune.train import TrainConfig, evaluate, fit
 from edgeprune.ui import log
 
 StepCallback = Callable[[int, nn.Module], None]
+Measured = float | tuple[float, float, float]  # a measured speedup, or (speedup, 95% low, 95% high)
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Schedule:
     plan: PlanConfig = field(default_factory=PlanConfig)
     recalibrate: bool = True  # re-estimate BN statistics right after each pruning step
     latency: LatencyTable | None = None  # predicts the runtime's latency, for a latency target
-    measure: Callable[[nn.Module], float] | None = None  # a candidate's measured speedup over the unpruned model
+    measure: Callable[[nn.Module], Measured] | None = None  # a candidate's measured speedup over the unpruned model
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -131,41 +132,51 @@ def prune_once(model: nn.Module, sched: Schedule, data: DataBundle, step: int, b
 
 MEASURED_TRIES = 5
 OVERSHOOT = 1.08  # a measured speedup up to 8% past the step's target is on target
+SURE = 0.95  # a speedup counts as reached only where its interval's lower bound is within 5% of the target
+
+
+def surely(measured: Measured) -> tuple[float, float, float, float]:
+    """(speedup, low, high, sure): ``sure`` is the speedup as far as its interval vouches for it, min(speedup, low / SURE)."""
+    ratio, low, high = (measured, measured, measured) if isinstance(measured, (int, float)) else measured
+    return ratio, low, high, min(ratio, low / SURE)
 
 
 def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency, pristine: nn.Module,
                    input_shape: tuple[int, ...], step: int) -> nn.Module:
     """Plan with the table, then time the candidate on the runtime and re-aim the table's target until the
-    measured speedup lands in [S, 1.08 S] (at most 5 candidates; the closest one that reaches S is kept, else
-    the fastest).
+    measured speedup lands in [S, 1.08 S] with the lower bound of its interval at 0.95 S or more (at most 5
+    candidates; the slowest that reaches S so is kept, else the fastest).
 
     The table orders the channels; the measurement says how far to go: a prediction off by a third (a
-    small network on 2 threads, here) still prunes to the speedup asked for. The aim (the fraction of the
-    predicted latency to keep) is bracketed: a candidate too fast raises its lower bound, one too slow
-    lowers its upper bound; the next aim is the proportional guess when it falls inside, else the middle.
+    small network on 2 threads, here) still prunes to the speedup asked for. A noisy measurement whose
+    interval reaches below 0.95 S counts as that lower bound over 0.95, so the model is pruned until its
+    speedup is sure, not merely its median. The aim (the fraction of the predicted latency to keep) is
+    bracketed: a candidate too fast raises its lower bound, one too slow lowers its upper bound; the next
+    aim is the proportional guess when it falls inside, else the middle.
     """
     goal = 1.0 / target.value
     aim, lo, hi, kept, fastest = target.value, 0.0, 1.0, None, None
     for attempt in range(1, MEASURED_TRIES + 1):
         candidate = Graph(copy.deepcopy(pristine), input_shape).apply(
             select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency))
-        got = sched.measure(candidate)
-        log(f"step {step}: candidate {attempt} measured {got:.2f}x faster on {sched.latency.runtime} "
-            f"(step target {goal:.2f}x, table aimed at {1 / aim:.2f}x)")
-        if got >= goal and (kept is None or got < kept[0]):
-            kept = (got, candidate)
-        if fastest is None or got > fastest[0]:
-            fastest = (got, candidate)
-        if goal <= got <= goal * OVERSHOOT:
+        ratio, low, high, sure = surely(sched.measure(candidate))
+        log(f"step {step}: candidate {attempt} measured {ratio:.2f}x [{low:.2f}, {high:.2f}] faster on "
+            f"{sched.latency.runtime} (step target {goal:.2f}x, table aimed at {1 / aim:.2f}x)")
+        if sure >= goal and (kept is None or sure < kept[0]):
+            kept = (sure, candidate)
+        if fastest is None or sure > fastest[0]:
+            fastest = (sure, candidate)
+        if sure >= goal and ratio <= goal * OVERSHOOT:
             break
-        if got > goal:
+        if sure > goal:
             lo = aim  # too fast: keep more
         else:
             hi = aim
-        guess = aim * got / goal
+        guess = aim * sure / goal
         aim = guess if lo < guess < hi else (lo + hi) / 2
     if kept is None:
-        log(f"step {step}: no candidate reached {goal:.2f}x measured; keeping the fastest ({fastest[0]:.2f}x)")
+        log(f"step {step}: no candidate surely reached {goal:.2f}x measured; keeping the fastest "
+            f"({fastest[0]:.2f}x as far as its interval vouches)")
         return fastest[1]
     return kept[1]
 

@@ -231,3 +231,27 @@ def test_a_measured_step_is_re_aimed_until_the_measurement_reaches_the_target(tm
     assert 3.0 <= measured <= 3.0 * 1.08  # on target as measured, not as predicted
     assert len(seen) >= 2 and seen[0] > 3.0 * 1.08  # the first candidate, aimed by the table alone, overshot
     assert "candidate 2 measured" in capsys.readouterr().err
+
+
+def test_a_noisy_measurement_counts_only_as_far_as_its_interval_vouches(tmp_path, capsys):
+    from edgeprune.pruning import prune
+    from edgeprune.pruning.schedule import SURE, surely
+
+    assert surely(3.1) == (3.1, 3.1, 3.1, 3.1)
+    assert surely((3.1, 2.5, 3.6))[3] == pytest.approx(2.5 / SURE)  # the median reaches 3x, its interval does not
+    assert surely((3.1, 3.0, 3.2))[3] == 3.1
+    model, shape, table = macs_table_vgg()
+    base = table.predict(layers_of(model, shape))
+    seen = []
+
+    def wide_interval(candidate):  # the table is right, but every interval reaches 20% below the median
+        ratio = base / table.predict(layers_of(candidate, shape))
+        seen.append(ratio)
+        return ratio, 0.8 * ratio, 1.2 * ratio
+
+    small = prune(model, "magnitude", None, target_speedup=3.0, latency=table, measure=wide_interval,
+                  out=tmp_path).model
+    kept = base / table.predict(layers_of(small, shape))
+    assert 0.8 * kept >= SURE * 3.0  # pruned until the lower bound, not the median, is near the target
+    assert seen[0] < 3.0 / (0.8 / SURE) and len(seen) >= 2  # the first candidate's median was on target, its bound was not
+    assert "[" in capsys.readouterr().err
