@@ -26,7 +26,7 @@ from edgeprune.errors import ConfigError
 from edgeprune.models.complexity import forward_hooked
 from edgeprune.pruning.graph import ChannelGroup
 
-SCHEMA = "edgeprune.latency/3"
+SCHEMA = "edgeprune.latency/4"  # 4: a point's context is the network thinned to its widths
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,8 @@ class LatencyTable:
     milliseconds as the reference ran when the table was fitted. ``points[geometry key]["cin,cout"]``
     is one layer's time as the runtime's profiler reports it in a stand-in for its network (see
     :func:`edgeprune.bench.latency.layer_onnx`): fed by a layer, followed by one, its weights evicted
-    by a network's worth of others. Alone, run after run, a layer keeps its weights in the cache and
+    by a network's worth of others (the network thinned to its widths: a narrow layer runs in a narrow
+    network, whose weights may stay in the cache). Alone, run after run, a layer keeps its weights in the cache and
     the 2x2 layers of VGG16-BN at 32 px look 3.5x faster than they run in their network. ``rest`` holds
     ``[weight bytes, units]`` pairs fitted on whole networks: what a network takes beyond its layers
     (pools, reorders, the call; less than nothing for a small one whose weights stay in the cache),

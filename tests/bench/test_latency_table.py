@@ -104,6 +104,30 @@ def test_another_thread_count_is_another_table(small_vgg, tmp_path):
     assert sorted(p.name.split("-")[1] for p in tmp_path.glob("*.json")) == ["1", "2"]
 
 
+def test_a_points_stand_in_reads_the_weights_of_the_network_thinned_to_its_widths(small_vgg, tmp_path, monkeypatch):
+    """A narrow layer runs in a narrow network, whose weights may stay in the cache: its stand-in reads the
+    network's bytes scaled by its widths' fractions (one prunable side squared), not the whole network's,
+    which made every narrow layer pay a cold start it never pays (VGG16-BN at 10% MACs predicted 3x slow)."""
+    contexts: dict[tuple[str, int, int], int] = {}
+
+    def fake_onnx(geo, c_in, c_out, context_bytes=0, seed=0):
+        contexts[(geo.key, c_in, c_out)] = context_bytes
+        import onnx
+        return onnx.ModelProto()
+
+    monkeypatch.setattr(lat, "layer_onnx", fake_onnx)
+    monkeypatch.setattr(lat, "profile_nodes", lambda path, on, runs=lat.RUNS: [("layer", True, [1.0]), ("ref_layer", True, [2.0])])
+    lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, refine=False)
+    layers = layers_of(small_vgg, SHAPE)
+    network = lat.context_bytes(layers)
+    first, second, last = layers[0], layers[1], layers[-1]  # image -> conv, conv -> conv, Linear -> classes
+    assert contexts[(second.geometry.key, second.c_in, second.c_out)] == network  # the unpruned model's layer
+    assert contexts[(second.geometry.key, second.c_in // 2, second.c_out // 2)] == network // 4
+    assert contexts[(first.geometry.key, first.c_in, first.c_out // 2)] == network // 4  # one side: squared
+    assert contexts[(last.geometry.key, last.c_in // 2, last.c_out)] == network // 4
+    assert min(contexts.values()) < max(contexts.values()) == network
+
+
 @pytest.mark.parametrize("runtime", ["ort", "openvino"])
 def test_a_layer_is_timed_on_the_real_runtime_in_reference_units(runtime):
     conv = Geometry("conv", (8, 8), (3, 3), (1, 1), (1, 1))
