@@ -222,6 +222,8 @@ class LatencyTable:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LatencyTable:
         """Inverse of :meth:`to_dict`; another schema, or points that are not numbers, is a ValueError."""
+        if isinstance(d, dict) and str(d.get("schema", "")).startswith("edgeprune.latency/") and d["schema"] != SCHEMA:
+            raise ValueError(f"schema {d['schema']}, not {SCHEMA}")
         if not isinstance(d, dict) or d.get("schema") != SCHEMA:
             raise ValueError(f"not an {SCHEMA} table")
         names = {f.name for f in dataclasses.fields(cls)}

@@ -95,6 +95,14 @@ def test_a_second_run_measures_nothing_and_a_damaged_or_foreign_cache_is_rebuilt
     assert len(err) == 1 and "another machine" in err[0] and "Some Other CPU" in err[0]
     assert fourth.calls == first.calls
 
+    older = json.loads(files[0].read_text())
+    files[0].write_text(json.dumps({**older, "schema": "edgeprune.latency/1"}))
+    fifth = Counting()
+    lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=fifth)
+    err = [line for line in capsys.readouterr().err.splitlines() if "latency cache" in line]
+    assert len(err) == 1 and "another edgeprune version" in err[0] and "edgeprune.latency/1" in err[0]
+    assert fifth.calls == first.calls
+
 
 def test_another_thread_count_is_another_table(small_vgg, tmp_path):
     lat.latency_table(small_vgg, "ort:1", cache=tmp_path, calibrate=False, measure=Counting())
@@ -157,3 +165,19 @@ def test_verify_speedup_times_two_models_interleaved(small_vgg):
     assert v["on"] == "ort:1" and v["base_ms"] > 0 and v["pruned_ms"] > 0
     lo, hi = v["speedup_ci"]
     assert lo <= v["speedup"] <= hi
+
+
+def test_a_candidate_measured_with_a_wide_interval_is_measured_again_longer(small_vgg, monkeypatch):
+    calls = []
+
+    def fake_verify(base, pruned, on, shape, preset="quick"):
+        calls.append(preset)
+        ci = [1.0, 3.0] if preset == "quick" else [1.9, 2.1]  # quick: 2x with an interval of +-50%
+        return {"speedup": 2.0, "speedup_ci": ci}
+
+    monkeypatch.setattr(lat, "verify_speedup", fake_verify)
+    assert lat.speedup_meter(small_vgg, "ort:1")(small_vgg) == (2.0, 1.9, 2.1)
+    assert calls == ["quick", "full"]
+    calls.clear()
+    monkeypatch.setattr(lat, "verify_speedup", lambda *a, **k: calls.append(1) or {"speedup": 2.0, "speedup_ci": [1.9, 2.1]})
+    assert lat.speedup_meter(small_vgg, "ort:1")(small_vgg) == (2.0, 1.9, 2.1) and calls == [1]  # narrow: once
