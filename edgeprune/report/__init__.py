@@ -20,6 +20,8 @@ from edgeprune.report.tables import (
     published_table,
     ranking_lines,
     recommendation_lines,
+    speedup_target_rows,
+    speedup_target_table,
 )
 from edgeprune.run import Layout
 
@@ -31,6 +33,7 @@ FIGURES = {
     "p50": "p50.png",
     "pareto": "pareto.png",
     "speedup": "speedup_vs_macs.png",
+    "pareto_latency": "pareto_latency.png",
 }
 
 
@@ -85,6 +88,9 @@ def render_figures(root: Path, recipe, data, a: dict[str, Any], edge: list[dict[
     if a["rows"]:
         made["p50"] = fg.p50_bars(a["rows"], [*names, *(n + INT8_SUFFIX for n in names)], folder / FIGURES["p50"])
         made["speedup"] = fg.speedup_vs_macs(edge, recipe.claim.speedup, folder / FIGURES["speedup"])
+        panels = fg.latency_panels(a["rows"], evals, target_kinds(recipe))
+        if panels:
+            made["pareto_latency"] = fg.pareto_latency(panels, folder / FIGURES["pareto_latency"])
     return made
 
 
@@ -96,10 +102,12 @@ def render_report(run, recipe, data) -> tuple[list[Path], dict[str, Any]]:
     edge = edge_rows(a["rows"], evals, base)
     figs = render_figures(root, recipe, data, a, edge)
     paper = paper_rows(evals, base, _onnx_bytes(root, recipe.names())) if base in evals else []
+    speedup_targets = speedup_target_rows(_speedup_targeted(root, recipe))
     summary = {"best": a.get("best"), "holds": a.get("holds"), "verdict": a.get("verdict"),
                "recommendations": a.get("recommendations", {})}
     report_json = {
         "recipe": recipe.to_dict(), "run": str(root), "summary": summary, "models": paper, "edge": edge,
+        "speedup_targets": speedup_targets,
         "claims": a.get("checks", {}), "eligible": a.get("eligible", []), "env": a.get("env", {}),
         "accuracy": a.get("accuracy", []), "pairwise": a.get("pairwise", {}), "ranking": a.get("ranking", []),
         "rules": {"paired": RULE, "seeds": SEED_RULE, "claim_accuracy": CLAIM_RULE, "recommendation": RECOMMEND_RULE},
@@ -108,11 +116,11 @@ def render_report(run, recipe, data) -> tuple[list[Path], dict[str, Any]]:
                    for name, rec in run.stages.items()},
     }
     files = [write_json(root / "report.json", report_json)]
-    files.append(write_text(root / "report.md", markdown(recipe, a, paper, edge, figs, root, run)))
+    files.append(write_text(root / "report.md", markdown(recipe, a, paper, edge, speedup_targets, figs, root, run)))
     return [*files, *figs.values()], summary
 
 
-def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
+def markdown(recipe, a, paper, edge, speedup_targets, figs, root: Path, run) -> str:
     """The human report."""
     c = recipe.claim
     title = recipe.report.title or f"edgeprune report: {recipe.name}"
@@ -171,14 +179,11 @@ def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
                         f"{v.regularizer} (lambda {v.lam})")
             lines.append(f"| {name} | {v.parent} | {how}{'; ' + v.description if v.description else ''} |")
         lines.append("")
-    latency_rows = _latency_targets(root, recipe)
-    if latency_rows:
-        lines += ["### Speedup-targeted variants: predicted and measured", "",
-                  "| variant | on | target | predicted | measured (95% CI) | MACs kept |", "|---|---|---:|---:|---:|---:|",
-                  *latency_rows, "",
+    if speedup_targets:
+        lines += ["### Speedup-targeted variants: predicted and measured", "", speedup_target_table(speedup_targets), "",
                   "Predicted: the runtime's latency table (each layer profiled in a stand-in for its network); "
                   "measured: the pruned model timed against its parent on that runtime, interleaved, right after "
-                  "pruning.", ""]
+                  "pruning; efficiency = measured speedup / fewer MACs (as in the edge table).", ""]
     lines += ["## Edge table", "", edge_table(edge, recipe.names()) if edge else "The bench has not run.", "",
               "Speedup: ratio of medians vs the unpruned model on the same runtime, profile and threads, measured "
               "interleaved in one process, with a 95% bootstrap interval; fewer MACs is the ideal speedup, "
@@ -187,7 +192,9 @@ def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
     captions = {"loss": "Training and validation loss, best epoch marked",
                 "confusion": "Confusion matrices", "filters": "Filters pruned per layer",
                 "predictions": "Sample predictions (blue right, red wrong)", "p50": "p50 latency per runtime",
-                "pareto": "Accuracy vs MACs (Pareto front)", "speedup": "Measured speedup vs MACs ratio"}
+                "pareto": "Accuracy vs MACs (Pareto front)", "speedup": "Measured speedup vs MACs ratio",
+                "pareto_latency": "Accuracy vs measured p50 latency, one panel per runtime, profile and threads "
+                                  "(Pareto front; circles: MACs target, diamonds: speedup target)"}
     for key, path in figs.items():
         lines += [f"### {captions[key]}", "", f"![{captions[key]}]({path.relative_to(root).as_posix()})", ""]
     env = a.get("env") or {}
@@ -198,23 +205,24 @@ def markdown(recipe, a, paper, edge, figs, root: Path, run) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _latency_targets(root: Path, recipe) -> list[str]:
-    """One table row per speedup-targeted variant, from its PruneResult (prune.json)."""
+def _speedup_targeted(root: Path, recipe) -> dict[str, tuple[Any, Any]]:
+    """Each speedup-targeted variant that has been pruned: its recipe section and its PruneResult (prune.json)."""
     from edgeprune.pruning.result import PruneResult
 
-    rows = []
+    out = {}
     for v in recipe.variants:
         folder = Layout(root).model_dir(v.name)
-        if v.on is None or not (folder / "prune.json").exists():
-            continue
-        r = PruneResult.read(folder)
-        lat = r.latency or {}
-        ver = lat.get("verified")
-        measured = (f"{ver['speedup']:.2f}x [{ver['speedup_ci'][0]:.2f}, {ver['speedup_ci'][1]:.2f}]" if ver
-                    else "not measured")
-        rows.append(f"| {v.name} | {v.on} | {v.target_speedup:g}x | {lat.get('predicted_speedup', float('nan')):.2f}x "
-                    f"| {measured} | {r.macs_kept:.1%} |")
-    return rows
+        if v.on is not None and (folder / "prune.json").exists():
+            out[v.name] = (v, PruneResult.read(folder))
+    return out
+
+
+def target_kinds(recipe) -> dict[str, str]:
+    """Model -> how it was aimed, as the latency Pareto figure marks it: base, speedup, macs or other."""
+    kinds = {recipe.base: "base"}
+    for v in recipe.variants:
+        kinds[v.name] = "speedup" if v.on is not None else "macs" if v.target_macs is not None else "other"
+    return kinds
 
 
 def base_words(recipe) -> str:

@@ -40,7 +40,7 @@ def load_bench(run_root: Path) -> BenchReport:
 
 
 def describe(row: BenchRow | ClaimCheck) -> str:
-    """``onnxruntime lowpower 1 thread``."""
+    """``onnxruntime lowpower 1 thread``: of a row, a claim check, or anything with backend, profile and threads."""
     t = row.threads
     name = display_name(row.backend)
     return f"{name} {row.profile} {t} thread{'s' if t != 1 else ''}" if t else f"{name} {row.profile}"

@@ -1,22 +1,26 @@
-"""The report's figures (matplotlib, Agg): losses, confusion matrices, filters pruned, predictions, p50, Pareto."""
+"""The report's figures (matplotlib, Agg): losses, confusion matrices, filters pruned, predictions, p50, the Pareto
+fronts of accuracy against MACs and against measured latency."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from edgeprune.accuracy import wilson
 from edgeprune.bench.backends import display_name
 from edgeprune.bench.rows import BenchRow
 from edgeprune.fileio import atomic_path
-from edgeprune.report.analysis import INT8_SUFFIX
+from edgeprune.report.analysis import INT8_SUFFIX, describe
 
 DPI = 110
 
@@ -175,37 +179,132 @@ def p50_bars(rows: list[BenchRow], order: list[str], path: Path) -> Path:
     return _save(fig, path)
 
 
-def pareto(evals: dict[str, dict[str, Any]], base: str, path: Path) -> Path:
-    """Test accuracy vs MACs for every model, the Pareto front (fewer MACs, higher accuracy) drawn."""
-    names = [n for n in evals if not n.endswith(INT8_SUFFIX)]
-    pts = sorted(((evals[n]["macs"], evals[n]["accuracy"], n) for n in names), key=lambda t: (t[0], -t[1]))
+def _front(pts: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """The Pareto front of ``(cost, accuracy, name)`` points: each more accurate than every cheaper one."""
     front, best_acc = [], -1.0
-    for macs, acc, n in pts:
-        if acc > best_acc:
-            front.append((macs, acc, n))
-            best_acc = acc
-    fig, ax = plt.subplots(figsize=(7.2, 4.6))
-    colors = _colors(names)
-    for macs, acc, n in pts:
-        on = any(n == f[2] for f in front)
-        ax.scatter(macs / 1e6, 100 * acc, s=80 if on else 45, color=colors[n], edgecolor="black" if on else "none",
-                   zorder=3, marker="*" if n == base else "o")
-        ax.annotate(n, (macs / 1e6, 100 * acc), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.step([f[0] / 1e6 for f in front], [100 * f[1] for f in front], where="post", color="tab:green", lw=1.5,
+    for p in sorted(pts, key=lambda t: (t[0], -t[1])):
+        if p[1] > best_acc:
+            front.append(p)
+            best_acc = p[1]
+    return front
+
+
+def _front_axes(ax, pts: list[tuple[float, float, str]], front: list[tuple[float, float, str]], scale: float,
+                quantity: str, unit: str, title: str) -> None:
+    """Label every point, draw the front as a step, a log x axis (plain numbers) when the costs span over 5x."""
+    for x, acc, n in pts:
+        ax.annotate(n, (x / scale, 100 * acc), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.step([f[0] / scale for f in front], [100 * f[1] for f in front], where="post", color="tab:green", lw=1.5,
             label="Pareto front")
-    macs = [p[0] for p in pts]
-    log_x = max(macs) / max(min(macs), 1) > 5
+    costs = [p[0] for p in pts]
+    log_x = max(costs) / max(min(costs), 1e-12) > 5
     if log_x:
         ax.set_xscale("log")
         plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "125" else "")
         ax.xaxis.set_major_formatter(plain)
         ax.xaxis.set_minor_formatter(plain)
     ax.margins(x=0.08, y=0.1)  # room for the labels of the corner points
-    ax.set_xlabel(f"MACs per image (millions{', log scale' if log_x else ''})")
+    ax.set_xlabel(f"{quantity} ({unit}{', log scale' if log_x else ''})")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Accuracy vs MACs: the Pareto front of all variants")
+    ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
+
+
+def pareto(evals: dict[str, dict[str, Any]], base: str, path: Path) -> Path:
+    """Test accuracy vs MACs for every model, the Pareto front (fewer MACs, higher accuracy) drawn."""
+    names = [n for n in evals if not n.endswith(INT8_SUFFIX)]
+    pts = [(evals[n]["macs"], evals[n]["accuracy"], n) for n in names]
+    front = _front(pts)
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    colors = _colors(names)
+    for macs, acc, n in pts:
+        on = any(n == f[2] for f in front)
+        ax.scatter(macs / 1e6, 100 * acc, s=80 if on else 45, color=colors[n], edgecolor="black" if on else "none",
+                   zorder=3, marker="*" if n == base else "o")
+    _front_axes(ax, pts, front, 1e6, "MACs per image", "millions", "Accuracy vs MACs: the Pareto front of all variants")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# How a model was aimed, as the latency Pareto figure marks it: see :func:`latency_panels`.
+TARGET_MARKERS = {"base": ("*", "unpruned"), "macs": ("o", "MACs target"), "speedup": ("D", "speedup target"),
+                  "other": ("s", "other target or retrained")}
+
+
+@dataclasses.dataclass(frozen=True)
+class LatencyPoint:
+    """One model on one runtime: its measured p50 and speedup, its test accuracy with the 95% Wilson interval."""
+
+    model: str
+    kind: str  # a key of TARGET_MARKERS
+    p50_ms: float
+    speedup: float | None
+    accuracy: float
+    low: float
+    high: float
+
+
+@dataclasses.dataclass(frozen=True)
+class LatencyPanel:
+    """The models the bench timed on one backend, profile and thread count (one panel of :func:`pareto_latency`)."""
+
+    backend: str
+    profile: str
+    threads: int
+    points: list[LatencyPoint]
+
+    @property
+    def front(self) -> list[str]:
+        """The models on the Pareto front (each more accurate than every faster one), fastest first."""
+        return [n for _, _, n in _front([(p.p50_ms, p.accuracy, p.model) for p in self.points])]
+
+
+def latency_panels(rows: list[BenchRow], evals: dict[str, dict[str, Any]], kinds: dict[str, str]) -> list[LatencyPanel]:
+    """One panel per (backend, profile, threads) the bench measured: every model timed there that has a test accuracy.
+
+    ``kinds``: model -> how it was aimed (a key of :data:`TARGET_MARKERS`); an INT8 model is its FP32
+    model's kind, a model not named is ``other``.
+    """
+    out: dict[tuple[str, str, int], list[LatencyPoint]] = {}
+    for r in rows:
+        e = evals.get(r.variant)
+        if not r.ok or r.p50_ms is None or e is None:
+            continue
+        n = e.get("n")
+        acc = wilson(round(e["accuracy"] * n), n) if n else None
+        out.setdefault(r.key, []).append(LatencyPoint(
+            r.variant, kinds.get(r.variant.removesuffix(INT8_SUFFIX), "other"), r.p50_ms, r.speedup_vs_baseline,
+            e["accuracy"], acc.low if acc else e["accuracy"], acc.high if acc else e["accuracy"]))
+    return [LatencyPanel(*key, points) for key, points in sorted(out.items())]
+
+
+def pareto_latency(panels: list[LatencyPanel], path: Path) -> Path:
+    """Test accuracy (95% interval) vs measured p50, one panel per runtime, profile and threads, the front drawn.
+
+    Markers tell how each model was aimed (:data:`TARGET_MARKERS`); an INT8 model is drawn hollow.
+    """
+    colors = _colors(sorted({p.model for panel in panels for p in panel.points}))
+    rows, cols = _grid(len(panels), 3)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.0 * cols, 4.4 * rows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        pts = [(p.p50_ms, p.accuracy, p.model) for p in panel.points]
+        front = _front(pts)
+        for p in panel.points:
+            on = any(p.model == f[2] for f in front)
+            ax.errorbar(p.p50_ms, 100 * p.accuracy, yerr=[[100 * (p.accuracy - p.low)], [100 * (p.high - p.accuracy)]],
+                        fmt=TARGET_MARKERS[p.kind][0], ms=(9 if on else 6) * (1.5 if p.kind == "base" else 1),
+                        capsize=2, color=colors[p.model],
+                        mfc="none" if p.model.endswith(INT8_SUFFIX) else colors[p.model],
+                        mec="black" if on else colors[p.model], zorder=3)
+        _front_axes(ax, pts, front, 1.0, "measured p50 latency", "ms, batch 1", describe(panel))
+        shown = [k for k in TARGET_MARKERS if any(p.kind == k for p in panel.points)]
+        markers = [matplotlib.lines.Line2D([], [], ls="none", marker=TARGET_MARKERS[k][0], color="gray",
+                                           label=TARGET_MARKERS[k][1]) for k in shown]
+        ax.legend(handles=[*markers, *ax.get_legend_handles_labels()[0]], fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle("Accuracy vs measured latency per runtime\n(hollow: INT8; bars: 95% Wilson interval)", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -64,6 +64,11 @@ def paper_table(rows: list[dict[str, Any]]) -> str:
                    "checkpoint", "pruned params", "near-zero"], "lrrrrrrrrrrrr", body)
 
 
+def efficiency(speedup: float | None, macs_ratio: float | None) -> float | None:
+    """Measured speedup over the ideal one, the MACs ratio (1: time fell as fast as the MACs did)."""
+    return speedup / macs_ratio if speedup and macs_ratio else None
+
+
 def edge_rows(rows: list[BenchRow], evals: dict[str, dict[str, Any]], base: str) -> list[dict[str, Any]]:
     """Bench rows reduced to what the edge table shows, with the MACs ratio and efficiency."""
     out = []
@@ -76,7 +81,7 @@ def edge_rows(rows: list[BenchRow], evals: dict[str, dict[str, Any]], base: str)
             "model": r.variant, "backend": r.backend, "profile": r.profile, "threads": r.threads,
             "precision": r.precision, "status": r.status, "reason": r.reason,
             "p50_ms": r.p50_ms, "p90_ms": r.p90_ms, "speedup": s, "low": r.speedup_ci_low, "high": r.speedup_ci_high,
-            "macs_ratio": ideal, "efficiency": (s / ideal) if s and ideal else None, "ok": r.ok,
+            "macs_ratio": ideal, "efficiency": efficiency(s, ideal), "ok": r.ok,
         })
     return out
 
@@ -101,6 +106,34 @@ def edge_table(rows: list[dict[str, Any]], names: list[str] | None = None) -> st
                      f"{r['efficiency']:.2f}" if r["efficiency"] else "–"])
     return _table(["model", "runtime", "profile", "threads", "status", "p50 ms", "p90 ms", "speedup [95% CI]",
                    "fewer MACs", "efficiency"], "llllrrrrrr", body)
+
+
+def speedup_target_rows(results: dict[str, tuple[Any, Any]]) -> list[dict[str, Any]]:
+    """One row per speedup-targeted variant (name -> (its recipe variant, its PruneResult)): the target, the
+    latency table's prediction, the speedup measured against its parent right after pruning, the MACs ratio and
+    the efficiency of that measured speedup."""
+    out = []
+    for name, (v, r) in results.items():
+        lat = r.latency or {}
+        ver = lat.get("verified") or {}
+        fewer = 1.0 / r.macs_kept if r.macs_kept else None
+        out.append({"model": name, "on": v.on, "target_speedup": v.target_speedup,
+                    "predicted_speedup": lat.get("predicted_speedup"), "speedup": ver.get("speedup"),
+                    "speedup_ci": ver.get("speedup_ci"), "macs_kept": r.macs_kept, "macs_ratio": fewer,
+                    "efficiency": efficiency(ver.get("speedup"), fewer)})
+    return out
+
+
+def speedup_target_table(rows: list[dict[str, Any]]) -> str:
+    """The speedup-targeted variants: target, predicted, measured (95% CI), MACs kept and ratio, efficiency."""
+    body = [[r["model"], str(r["on"]), f"{r['target_speedup']:g}x",
+             "–" if r["predicted_speedup"] is None else f"{r['predicted_speedup']:.2f}x",
+             "not measured" if r["speedup"] is None else
+             f"{r['speedup']:.2f}x [{r['speedup_ci'][0]:.2f}, {r['speedup_ci'][1]:.2f}]",
+             f"{r['macs_kept']:.1%}", f"{r['macs_ratio']:.2f}x" if r["macs_ratio"] else "–",
+             f"{r['efficiency']:.2f}" if r["efficiency"] else "–"] for r in rows]
+    return _table(["variant", "on", "target", "predicted", "measured (95% CI)", "MACs kept", "fewer MACs",
+                   "efficiency"], "llrrrrrr", body)
 
 
 def claim_table(checks: dict[str, list[dict[str, Any]]], evals, base: str, claim: float, max_drop: float,
@@ -212,5 +245,6 @@ def published_table(paper: dict[str, dict[str, float]], acc_rows: list[dict[str,
                    "edgeprune params removed"], "lrrrr", body)
 
 
-__all__ = ["accuracy_table", "claim_table", "describe", "edge_rows", "edge_table", "pairwise_table", "paper_rows",
-           "paper_table", "published_table", "ranking_lines", "recommendation_lines"]
+__all__ = ["accuracy_table", "claim_table", "describe", "edge_rows", "edge_table", "efficiency", "pairwise_table",
+           "paper_rows", "paper_table", "published_table", "ranking_lines", "recommendation_lines",
+           "speedup_target_rows", "speedup_target_table"]

@@ -32,8 +32,8 @@ def test_default_recipes_are_valid_and_have_the_papers_five_models(name):
     assert r.variant("HSQGL12-OBD").parent == "HSQGL12" and r.variant("HSQGL12-OBD").method == "obd"
     assert r.variant("OBD-HSQGL12").parent == "OBD" and r.variant("OBD-HSQGL12").kind == "retrain"
     assert r.claim.speedup == 3.0
-    # every pruned variant aims at the same MACs fraction: a fair comparison
-    assert len({v.target_macs for v in r.variants if v.kind == "prune"}) == 1
+    # every MACs-targeted variant aims at the same MACs fraction: a fair comparison (a speedup target is another aim)
+    assert len({v.target_macs for v in r.variants if v.kind == "prune" and v.on is None}) == 1
     # parents always run first
     order = [v.name for v in r.order()]
     assert order.index("HSQGL12") < order.index("HSQGL12-OBD") and order.index("OBD") < order.index("OBD-HSQGL12")
@@ -127,6 +127,12 @@ def test_the_default_main_job_is_the_papers_fashionmnist_protocol():
     assert r.model.weights is None  # from scratch: ImageNet weights cannot be had offline
     assert r.fallback == "digits-vgg16.toml" and r.seed_list() == [0]
     assert r.report.paper["OBD-HSQGL12"] == {"accuracy": 0.912, "params_removed": 0.563}
+    # one variant is aimed at the claim itself: its speedup on onnxruntime with the lowpower profile's one thread
+    from edgeprune.bench.profiles import PROFILES
+
+    fast = r.variant("taylor-3x")
+    assert fast.parent == r.base and fast.method == "taylor" and fast.target() == {"target_speedup": r.claim.speedup}
+    assert "ort:lowpower" in r.claim.on and fast.on == f"ort:{PROFILES['lowpower'].default_threads}"
     seeds = load_recipe(REPO / "recipes" / "fashionmnist-seeds.toml")
     assert seeds.seed_list() == [0, 1, 2] and seeds.names() == r.names() and seeds.data == r.data
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -32,7 +33,7 @@ def test_report_has_every_table_and_figure(interrupted_then_resumed):
     assert verdict.endswith(("holds.", "does not hold."))
     assert verdict in md
     # every figure the issue asks for exists, is a PNG and is linked from the report
-    for key in ("loss", "confusion", "filters", "predictions", "p50", "pareto"):
+    for key in ("loss", "confusion", "filters", "predictions", "p50", "pareto", "pareto_latency"):
         path = out / rep["figures"][key]
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
         assert f"]({rep['figures'][key]})" in md
@@ -164,3 +165,55 @@ def test_bench_measured_the_files_export_verified(interrupted_then_resumed):
             assert r["size_bytes"] == sim["bytes"]
         assert sizes[name] == sim["bytes"] == (out / "export" / name / "model.sim.onnx").stat().st_size
     assert not (out / "bench" / "cache").exists() or not any((out / "bench" / "cache").rglob("*.onnx"))
+
+
+def test_the_latency_pareto_has_a_panel_per_runtime_the_bench_measured(interrupted_then_resumed, tiny_recipe):
+    """One panel per (backend, profile, threads) in bench.json, each with every model timed there, its accuracy the
+    one eval.json states; the figure is linked from report.md under its caption."""
+    from edgeprune.recipe import load_recipe
+    from edgeprune.report import target_kinds
+    from edgeprune.report.analysis import load_bench, load_evals
+    from edgeprune.report.figures import latency_panels
+
+    out = interrupted_then_resumed["out"]
+    recipe = load_recipe(tiny_recipe)
+    rows = load_bench(out).rows
+    evals = load_evals(out, recipe.names())
+    panels = latency_panels(rows, evals, target_kinds(recipe))
+    assert [(p.backend, p.profile, p.threads) for p in panels] == sorted({r.key for r in rows if r.ok})
+    for panel in panels:
+        assert sorted(p.model for p in panel.points) == sorted(
+            r.variant for r in rows if r.ok and r.key == (panel.backend, panel.profile, panel.threads))
+        for p in panel.points:
+            assert p.accuracy == evals[p.model]["accuracy"] and p.low <= p.accuracy <= p.high
+        assert {p.kind for p in panel.points} == {"base", "macs", "other"}  # VGG, A (target_macs), B (retrained)
+        assert panel.front and set(panel.front) <= {p.model for p in panel.points}
+    md = (out / "report.md").read_text()
+    assert "### Accuracy vs measured p50 latency, one panel per runtime" in md
+    assert "](figures/pareto_latency.png)" in md
+
+
+def test_the_latency_pareto_front_and_markers_follow_the_measurements(tmp_path):
+    """Two runtimes make two panels; the front keeps each model faster and more accurate than all others."""
+    from edgeprune.bench.rows import BenchRow
+    from edgeprune.report.figures import latency_panels, pareto_latency
+
+    def row(variant, backend, threads, p50):
+        return BenchRow(model=variant, variant=variant, format="onnx", precision="fp32", backend=backend,
+                        backend_version="1", profile="desktop", threads=threads, p50_ms=p50)
+
+    evals = {"VGG": {"accuracy": 0.90, "n": 1000}, "macs": {"accuracy": 0.85, "n": 1000},
+             "fast": {"accuracy": 0.88, "n": 1000}, "fast-int8": {"accuracy": 0.80, "n": 1000}}
+    kinds = {"VGG": "base", "macs": "macs", "fast": "speedup"}
+    rows = [row("VGG", "ort", 2, 3.0), row("macs", "ort", 2, 1.0), row("fast", "ort", 2, 0.9),
+            row("fast-int8", "ort", 2, 0.5), row("VGG", "openvino", 2, 2.0), row("fast", "openvino", 2, 2.5),
+            dataclasses.replace(row("macs", "openvino", 2, None), status="error", reason="boom")]
+    panels = latency_panels(rows, evals, kinds)
+    assert [(p.backend, p.threads) for p in panels] == [("openvino", 2), ("ort", 2)]
+    ov, ort = panels
+    assert {p.model: p.kind for p in ort.points} == {"VGG": "base", "macs": "macs", "fast": "speedup",
+                                                      "fast-int8": "speedup"}
+    assert ort.front == ["fast-int8", "fast", "VGG"]  # macs is slower and less accurate than fast
+    assert [p.model for p in ov.points] == ["VGG", "fast"] and ov.front == ["VGG"]  # a failed row is no point
+    path = pareto_latency(panels, tmp_path / "p.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 PRUNED_COST = 0.4  # an epoch of a pruned model in epochs of its base (the time estimate only)
 UNPRUNED_COST = 1.2  # an epoch with a regularizer on an unpruned model, in epochs of its base (ditto)
+LATENCY_TABLE_S = 40.0  # building a speedup target's latency table (VGG16-BN at 32 px, 2 cores; ditto)
+MEASURED_STEP_S = 15.0  # timing a speedup target's candidate plans, per step (ditto)
 
 
 def seeded(name: str, seed: int | None) -> str:
@@ -112,8 +114,9 @@ class PruneKind:
     shrinks = True
 
     def fixed_s(self, v: VariantSection) -> float:
-        """Seconds besides training (scoring and cutting, per step; the time estimate only)."""
-        return 4.0 * v.steps
+        """Seconds besides training (scoring and cutting, per step; for a speedup target, its latency table and
+        timed candidates; the time estimate only)."""
+        return 4.0 * v.steps + (LATENCY_TABLE_S + MEASURED_STEP_S * v.steps if v.on is not None else 0.0)
 
     def epochs(self, r: Recipe, v: VariantSection, scale: float) -> float:
         """Fine-tuning at the pruned cost, plus regularized epochs (``scale``) for reg+ methods and seed."""
