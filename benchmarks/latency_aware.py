@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
         base, by_macs = ep.load(base_ckpt), ep.load(macs_ckpt)
         shape = tuple(spec_of(base).input_shape)
         data = ep.load_data("fashionmnist", root=args.data_root, input_size=shape[1], sizes=tuple(settings["sizes"]), seed=seed)
-        target = measure_networks([base, by_macs], args.on, shape)[1]
+        target = measure_networks([base, by_macs], args.on, shape, "full")[1]
         table = latency_table(base, args.on, cache=args.cache)
         cfg = TrainConfig(epochs=settings["finetune_epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
                           device="cpu", seed=seed)
@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
                            measure=speedup_meter(base, args.on),
                            steps=settings["steps"], finetune_epochs=settings["finetune_epochs"], train_config=cfg,
                            out=folder, seed=seed, **({"samples": settings["score_samples"]} if scores_on_data(args.criterion) else {})).model
-        timed = measure_networks([base, by_macs, by_latency], args.on, shape)
+        timed = measure_networks([base, by_macs, by_latency], args.on, shape, "full")
         x, y = next(iter(data.loader("test", len(data.test), shuffle=False)))
         with torch.no_grad():
             right = {k: (m.eval()(x).argmax(1) == y).tolist() for k, m in (("macs", by_macs), ("latency", by_latency))}

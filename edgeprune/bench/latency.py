@@ -533,14 +533,16 @@ def speedup_meter(base: nn.Module, on: str, shape: tuple[int, ...] | None = None
     return meter
 
 
-def record_speedup(folder: str | os.PathLike[str], base: nn.Module, pruned: nn.Module, on: str) -> dict[str, Any]:
-    """Verify a speedup-targeted prune run: time it against its base and add the measurement to its prune.json."""
+def record_speedup(folder: str | os.PathLike[str], base: nn.Module, pruned: nn.Module, on: str,
+                   preset: str | Preset = "full") -> dict[str, Any]:
+    """Verify a speedup-targeted prune run: time it against its base (the full preset: this is the number
+    reported) and add the measurement to its prune.json."""
     from edgeprune.fileio import read_json
     from edgeprune.models import spec_of
 
     path = Path(folder) / "prune.json"
     report = read_json(path)
-    v = verify_speedup(base, pruned, on, tuple(spec_of(base).input_shape))
+    v = verify_speedup(base, pruned, on, tuple(spec_of(base).input_shape), preset)
     report["latency"]["verified"] = v
     write_json(path, report)
     log(f"on {on}: predicted {report['latency']['predicted_speedup']:.2f}x faster, measured {v['speedup']:.2f}x "

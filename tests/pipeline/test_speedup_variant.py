@@ -46,6 +46,7 @@ def speedup_run(finished_run, make_recipe, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("EDGEPRUNE_CACHE", str(cache))
     monkeypatch.setitem(PRESETS, "quick", SHORT)
+    monkeypatch.setitem(PRESETS, "full", SHORT)
     recipe = make_recipe(FAST)
     assert main(["pipeline", str(recipe), "--out", str(finished_run)]) == 0
     return recipe, finished_run, cache
