@@ -230,3 +230,15 @@ def fake_system_fashionmnist(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("EDGEPRUNE_SYSTEM_DATASETS", str(system))
     monkeypatch.delenv("EDGEPRUNE_DATA", raising=False)
     return write_idx_split_files(system / "fashion-mnist", n_train=400, n_test=100)
+
+
+@pytest.fixture
+def short_timing(monkeypatch):
+    """The bench's timing protocol (interleaved rounds, a bootstrap interval) in a tenth of the time, as both the
+    "quick" and the "full" preset: for tests of what is measured and recorded, not of how fast."""
+    from edgeprune.runtime.timing import PRESETS, Preset
+
+    short = Preset("short", warmup_runs=3, warmup_s=0.2, min_runs=24, min_rounds=8, min_time_s=0.05, max_time_s=5.0)
+    monkeypatch.setitem(PRESETS, "quick", short)
+    monkeypatch.setitem(PRESETS, "full", short)
+    return short

@@ -18,11 +18,9 @@ def _script(name: str):
     return module
 
 
-def test_latency_aware_benchmark_pairs_both_models_at_the_measured_speedup(tmp_path, monkeypatch, capsys, idx_files):
+def test_latency_aware_benchmark_pairs_both_models_at_the_measured_speedup(tmp_path, monkeypatch, capsys, idx_files,
+                                                                          short_timing):
     pytest.importorskip("onnxruntime")
-    from edgeprune.runtime.timing import PRESETS
-
-    monkeypatch.setitem(PRESETS, "full", PRESETS["quick"])  # the same protocol, a fifth of the time
     monkeypatch.setenv("EDGEPRUNE_SYSTEM_DATASETS", str(tmp_path / "no-system"))
     monkeypatch.delenv("EDGEPRUNE_DATA", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -13,7 +13,6 @@ import json
 import pytest
 
 from edgeprune.cli import main
-from edgeprune.runtime.timing import PRESETS, Preset
 
 # A variant of the unpruned model aimed at a speedup on onnxruntime with one thread, added to the tiny recipe
 # (no fine-tuning: the measurement is what is tested).
@@ -35,18 +34,11 @@ def _row(md: str, name: str) -> list[str]:
     return rows[0]
 
 
-# The bench's "quick" protocol, shortened: still interleaved rounds and a bootstrap interval, a tenth of the time
-# (each candidate plan, the final check and the bench are timed with it).
-SHORT = Preset("short", warmup_runs=3, warmup_s=0.2, min_runs=24, min_rounds=8, min_time_s=0.05, max_time_s=5.0)
-
-
 @pytest.fixture
-def speedup_run(finished_run, make_recipe, tmp_path, monkeypatch):
+def speedup_run(finished_run, make_recipe, tmp_path, monkeypatch, short_timing):
     """The finished tiny run with the variant added and run (the others are up to date); a cache of its own."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("EDGEPRUNE_CACHE", str(cache))
-    monkeypatch.setitem(PRESETS, "quick", SHORT)
-    monkeypatch.setitem(PRESETS, "full", SHORT)
     recipe = make_recipe(FAST)
     assert main(["pipeline", str(recipe), "--out", str(finished_run)]) == 0
     return recipe, finished_run, cache

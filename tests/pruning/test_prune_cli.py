@@ -34,13 +34,9 @@ def test_cli_bad_option_is_one_line(tmp_path, tiny_ckpt):
 
 
 def test_cli_prune_to_a_speedup_on_onnxruntime_builds_the_table_measures_and_records(tmp_path, tiny_ckpt,
-                                                                                     latency_cache, monkeypatch, capsys):
+                                                                                     latency_cache, capsys, short_timing):
     from edgeprune.cli import main
-    from edgeprune.runtime.timing import PRESETS, Preset
 
-    short = Preset("short", warmup_runs=3, warmup_s=0.2, min_runs=24, min_rounds=8, min_time_s=0.1, max_time_s=5.0)
-    monkeypatch.setitem(PRESETS, "quick", short)  # the protocol of every timing, in a tenth of the time
-    monkeypatch.setitem(PRESETS, "full", short)
     out, cache = tmp_path / "fast", latency_cache
     assert main(["prune", str(tiny_ckpt), "--method", "magnitude", "--target-speedup", "2", "--on", "ort:1",
                  "--latency-cache", str(cache), "--out", str(out)]) == 0
