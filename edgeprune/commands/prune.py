@@ -83,7 +83,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--round-to", type=int, default=None,
                    help=f"keep widths multiples of N (default: 8; {_method_defaults('round_to')})")
     s.add_argument("--min-channels", type=int, default=default_of(ScheduleOptions, "min_channels"),
-                   help="never keep fewer channels in a layer (default: %(default)s)")
+                   help="never keep fewer channels in a layer (default: the width multiple, 8; a speedup target keeps "
+                        "the same floor)")
     c = p.add_argument_group("criterion")
     c.add_argument("--criterion", default=None, help="override the method's criterion (edgeprune list criteria)")
     c.add_argument("--samples", type=int, default=None,

@@ -170,7 +170,7 @@ class ScheduleOptions(Options):
     scope: str = "global"
     normalize: str | None = None  # None: the criterion's own (l2 for taylor-seed, rms otherwise)
     round_to: int | None = None  # None: the method's (8; seed: 1); a speedup target refuses it
-    min_channels: int = 1
+    min_channels: int | None = None  # None: round_to's (8; seed: 1), for a speedup target too
     per_step: int | None = None  # remove this many filters per step instead of reaching a target
     final_epochs: int = 0
     recalibrate_bn: bool = True
@@ -182,7 +182,8 @@ class ScheduleOptions(Options):
             _choice(self.normalize, NORMALIZATIONS, "normalize")
         if self.round_to is not None:
             _int_at_least(self.round_to, 1, "round_to")
-        _int_at_least(self.min_channels, 1, "min_channels")
+        if self.min_channels is not None:
+            _int_at_least(self.min_channels, 1, "min_channels")
         if self.per_step is not None:
             _int_at_least(self.per_step, 1, "per_step")
         _int_at_least(self.final_epochs, 0, "final_epochs")

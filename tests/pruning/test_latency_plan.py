@@ -249,9 +249,23 @@ def test_a_noisy_measurement_counts_only_as_far_as_its_interval_vouches(tmp_path
         seen.append(ratio)
         return ratio, 0.8 * ratio, 1.2 * ratio
 
-    small = prune(model, "magnitude", None, target_speedup=3.0, latency=table, measure=wide_interval,
+    small = prune(model, "magnitude", None, target_speedup=3.0, latency=table, measure=wide_interval, min_channels=1,
                   out=tmp_path).model
     kept = base / table.predict(layers_of(small, shape))
     assert 0.8 * kept >= SURE * 3.0  # pruned until the lower bound, not the median, is near the target
     assert seen[0] < 3.0 / (0.8 / SURE) and len(seen) >= 2  # the first candidate's median was on target, its bound was not
     assert "[" in capsys.readouterr().err
+
+
+def test_a_speedup_target_keeps_a_macs_targets_floor_unless_told_otherwise():
+    from edgeprune.pruning import prune
+    from edgeprune.pruning.targets import PlanConfig
+
+    assert PlanConfig().min_channels == 8 and PlanConfig(round_to=1).min_channels == 1
+    assert PlanConfig(min_channels=3).min_channels == 3
+    model, shape, table = macs_table_vgg()  # the table has a step at every width, 1 to the layer's size
+    widths = lambda m: [la.c_out for la in layers_of(m, shape)][:-1]  # noqa: E731  (the classifier's 4 stay)
+    floored = prune(model, "magnitude", None, target_speedup=4.0, latency=table).model
+    thin = prune(model, "magnitude", None, target_speedup=4.0, latency=table, min_channels=1).model
+    assert min(widths(floored)) == 8  # the first conv (8 wide) is never cut: it is at the floor
+    assert min(widths(thin)) < 8  # with the floor lowered, the planner takes the table's narrower steps
