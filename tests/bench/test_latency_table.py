@@ -147,7 +147,7 @@ def test_a_layer_is_timed_on_the_real_runtime_in_reference_units(runtime):
     assert small < ref  # 64x fewer MACs and weights: it is faster on any machine
 
 
-def test_a_real_table_predicts_a_thinned_model_faster_and_its_cache_is_reused(tiny_ckpt, latency_cache):
+def test_a_real_table_predicts_a_thinned_model_faster_and_its_cache_is_reused(tiny_ckpt, latency_cache, short_timing):
     model = ep.load(tiny_ckpt)  # the session's shared cache: the prune CLI test reuses this table
     table = lat.latency_table(model, "ort:1", cache=latency_cache)
     assert len(table.rest) == len(lat.CALIBRATION)
@@ -181,3 +181,28 @@ def test_a_candidate_measured_with_a_wide_interval_is_measured_again_longer(smal
     calls.clear()
     monkeypatch.setattr(lat, "verify_speedup", lambda *a, **k: calls.append(1) or {"speedup": 2.0, "speedup_ci": [1.9, 2.1]})
     assert lat.speedup_meter(small_vgg, "ort:1")(small_vgg) == (2.0, 1.9, 2.1) and calls == [1]  # narrow: once
+
+
+def test_the_rest_is_fitted_on_the_wall_clock_each_copy_timed_against_the_model(small_vgg, tmp_path, monkeypatch):
+    from edgeprune.models import count_macs
+
+    pairs = []
+
+    def clock(models, on, shape, preset="quick", paths=None):  # a copy runs as much faster as it has fewer MACs
+        pairs.append(len(models))
+        s = count_macs(models[0], shape) / count_macs(models[1], shape)
+        return [{"p50_ms": 4.0, "speedup": 1.0, "speedup_ci": [1.0, 1.0]}, {"p50_ms": 4 / s, "speedup": s, "speedup_ci": [s, s]}]
+
+    def profiler(path, on, runs=11):  # the reference takes 0.1 ms; the profiler puts every copy at 20 units
+        return [("ref_layer", True, [0.1] * runs), ("conv", True, [2.0] * runs)]
+
+    monkeypatch.setattr(lat, "measure_networks", clock)
+    monkeypatch.setattr(lat, "profile_nodes", profiler)
+    table = lat.latency_table(small_vgg, "ort:1", cache=tmp_path, measure=Counting())
+    assert pairs == [2] * (len(lat.CALIBRATION) - 1)  # each copy against the model, not all six together
+    fit = table.calibration[-1]["fit"]
+    assert [row["network_units"] for row in fit] == pytest.approx([40 / row["speedup"] for row in fit])  # 4 ms / 0.1 ms
+    assert table.predict_ms(layers_of(small_vgg, SHAPE)) == pytest.approx(4.0)  # the clock's milliseconds
+    half = lat.thinned(small_vgg, SHAPE, 0.5)
+    predicted = table.predict(layers_of(small_vgg, SHAPE)) / table.predict(layers_of(half, SHAPE))
+    assert predicted == pytest.approx(count_macs(small_vgg, SHAPE) / count_macs(half, SHAPE))  # the clock's 3.x, not 1x
