@@ -50,9 +50,9 @@ def main(argv: list[str]) -> int:
     from edgeprune.bench.latency import latency_table, measure_networks, speedup_meter
     from edgeprune.fileio import read_json, write_json
     from edgeprune.models import count_macs, spec_of
-    from edgeprune.pruning.latency import layers_of
     from edgeprune.pruning import prune
     from edgeprune.pruning.config import scores_on_data
+    from edgeprune.pruning.latency import layers_of
     from edgeprune.train import TrainConfig
 
     torch.set_num_threads(2)
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
         folder = out / f"seed-{seed}" / f"{args.criterion}-{target['speedup']:.2f}x-{args.on.replace(':', '')}"
         meter = speedup_meter(base, args.on)
         by_latency = prune(base_ckpt, args.criterion, data, target_speedup=target["speedup"], latency=table,
-                           measure=lambda candidate: meter(candidate)[0],  # the median: equal speed, not a sure bound
+                           measure=lambda candidate, meter=meter: meter(candidate)[0],  # the median: equal speed, not a sure bound
                            steps=settings["steps"], finetune_epochs=settings["finetune_epochs"], train_config=cfg,
                            out=folder, seed=seed, **({"samples": settings["score_samples"]} if scores_on_data(args.criterion) else {})).model
         timed = measure_networks([base, by_macs, by_latency], args.on, shape, "full")
