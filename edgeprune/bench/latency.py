@@ -556,13 +556,13 @@ def _calibrate(table: LatencyTable, model: nn.Module, shape: tuple[int, ...], on
 
     Each copy is profiled with the reference chain beside it, for the reference layer's time (the unit),
     then timed by the wall clock against the model, the two interleaved, as a candidate's speedup is
-    measured (:func:`verify_speedup`, with the full preset: the quick one put a 0.75-wide copy 1.19x
-    faster on ort:2 once). The model is its median wall time in units; a copy, that over its speedup.
-    Minus its layers' points, that is the rest. The profiler's sum of node times is no measure of a thin copy: it charges
-    every node a few microseconds of bookkeeping, so on onnxruntime with 1 thread it put VGG16-BN 0.25 at
-    32 px 2.9x faster at 25% of the MACs where the clock says 3.8x. Nor are the six timed together: their
-    weights crowd each other out of the cache, and the model ran 2.4-2.7 ms among them, 1.3-1.7 ms
-    against one copy.
+    measured (:func:`verify_speedup`, quick preset; on a machine as noisy as ort:2 here, one pair in a
+    build can still be far off). The model is its median wall time in units, a copy that over its
+    speedup; minus its layers' points, that is the rest. The profiler's sum of node times is no measure
+    of a thin copy: it charges every node a few microseconds of bookkeeping, so on onnxruntime with 1
+    thread it put VGG16-BN 0.25 at 32 px 2.9x faster at 25% of the MACs where the clock says 3.8x. Nor
+    are the six timed together: their weights crowd each other out of the cache, and the model ran
+    2.4-2.7 ms among them, 1.3-1.7 ms against one copy.
     """
     import onnx
 
@@ -570,7 +570,7 @@ def _calibrate(table: LatencyTable, model: nn.Module, shape: tuple[int, ...], on
     log(f"latency table {on}: profiling {len(nets)} widths of the model whole")
     rest, fit, units = [], [], []
     with _onnx_files(nets, shape) as paths:
-        pairs = [measure_networks([nets[0], nets[i]], on, shape, "full", paths=[paths[0], paths[i]])
+        pairs = [measure_networks([nets[0], nets[i]], on, shape, "quick", paths=[paths[0], paths[i]])
                  for i in range(1, len(nets))]
         for f, path, m in zip(CALIBRATION, paths, nets, strict=True):
             layers = layers_of(m, shape)
