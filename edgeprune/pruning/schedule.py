@@ -152,13 +152,18 @@ def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency,
     interval reaches below 0.95 S counts as that lower bound over 0.95, so the model is pruned until its
     speedup is sure, not merely its median. The aim (the fraction of the predicted latency to keep) is
     bracketed: a candidate too fast raises its lower bound, one too slow lowers its upper bound; the next
-    aim is the proportional guess when it falls inside, else the middle.
+    aim is the proportional guess when it falls inside, else the middle. An aim that gives a plan already
+    timed ends the search: there is no other plan between the aims, or every layer is at its floor.
     """
     goal = 1.0 / target.value
     aim, lo, hi, kept, fastest = target.value, 0.0, 1.0, None, None
+    tried: list[dict[str, list[int]]] = []
     for attempt in range(1, MEASURED_TRIES + 1):
-        candidate = Graph(copy.deepcopy(pristine), input_shape).apply(
-            select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency))
+        plan = select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency)
+        if plan in tried:  # no other plan between the aims (or the floor reached): timing it again adds only noise
+            break
+        tried.append(plan)
+        candidate = Graph(copy.deepcopy(pristine), input_shape).apply(plan)
         ratio, low, high, sure = surely(sched.measure(candidate))
         log(f"step {step}: candidate {attempt} measured {ratio:.2f}x [{low:.2f}, {high:.2f}] faster on "
             f"{sched.latency.runtime} (step target {goal:.2f}x, table aimed at {1 / aim:.2f}x)")

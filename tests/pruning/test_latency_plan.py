@@ -269,3 +269,20 @@ def test_a_speedup_target_keeps_a_macs_targets_floor_unless_told_otherwise():
     thin = prune(model, "magnitude", None, target_speedup=4.0, latency=table, min_channels=1).model
     assert min(widths(floored)) == 8  # the first conv (8 wide) is never cut: it is at the floor
     assert min(widths(thin)) < 8  # with the floor lowered, the planner takes the table's narrower steps
+
+
+def test_a_plan_already_timed_is_not_timed_again(tmp_path, capsys):
+    from edgeprune.pruning import prune
+    from edgeprune.pruning.schedule import MEASURED_TRIES
+
+    model, shape, table = macs_table_vgg()
+    seen = []
+
+    def never_faster(candidate):  # a runtime on which pruning gains nothing: every aim is too slow
+        seen.append(tuple(la.c_out for la in layers_of(candidate, shape)))
+        return 1.0
+
+    prune(model, "magnitude", None, target_speedup=3.0, latency=table, measure=never_faster, out=tmp_path)
+    assert len(seen) == len(set(seen)) < MEASURED_TRIES  # down to the floor, each plan timed once, then no more
+    assert min(seen[-1][:-1]) == 8  # the last one is at the floor
+    assert "no candidate surely reached" in capsys.readouterr().err
