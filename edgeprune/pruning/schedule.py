@@ -152,14 +152,18 @@ def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency,
     interval reaches below 0.95 S counts as that lower bound over 0.95, so the model is pruned until its
     speedup is sure, not merely its median. The aim (the fraction of the predicted latency to keep) is
     bracketed: a candidate too fast raises its lower bound, one too slow lowers its upper bound; the next
-    aim is the proportional guess when it falls inside, else the middle. An aim that gives a plan already
-    timed ends the search: there is no other plan between the aims, or every layer is at its floor.
+    aim is the proportional guess at the middle of [S, 1.08 S] when it falls inside, else the middle of the
+    bracket, which is also tried when the guess gives a plan already timed. When that too was timed the
+    search ends: there is no other plan between the aims, or every layer is at its floor.
     """
     goal = 1.0 / target.value
     aim, lo, hi, kept, fastest = target.value, 0.0, 1.0, None, None
     tried: list[dict[str, list[int]]] = []
     for attempt in range(1, MEASURED_TRIES + 1):
         plan = select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency)
+        if plan in tried:  # the guess lands on a plan already timed: the bracket's middle may hold another
+            aim = (lo + hi) / 2
+            plan = select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency)
         if plan in tried:  # no other plan between the aims (or the floor reached): timing it again adds only noise
             break
         tried.append(plan)
@@ -177,7 +181,7 @@ def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency,
             lo = aim  # too fast: keep more
         else:
             hi = aim
-        guess = aim * sure / goal
+        guess = aim * sure / (goal * OVERSHOOT ** 0.5)  # aimed at the middle of [S, 1.08 S], not at its edge
         aim = guess if lo < guess < hi else (lo + hi) / 2
     if kept is None:
         log(f"step {step}: no candidate surely reached {goal:.2f}x measured; keeping the fastest "

@@ -178,6 +178,7 @@ def macs_table_vgg() -> tuple[nn.Module, tuple[int, ...], LatencyTable]:
     """A small VGG and a full table where every layer costs its MACs (microseconds per million)."""
     import edgeprune as ep
 
+    torch.manual_seed(0)  # magnitude scores of the same weights: the same plans in every run
     model = ep.create_model("vgg11_bn", input_size=32, in_channels=1, num_classes=4, width=0.125)
     shape = (1, 32, 32)
     table = LatencyTable(runtime="ort:1", machine={"cpu": "test"}, group_steps=every_width(model, shape))
@@ -286,3 +287,20 @@ def test_a_plan_already_timed_is_not_timed_again(tmp_path, capsys):
     assert len(seen) == len(set(seen)) < MEASURED_TRIES  # down to the floor, each plan timed once, then no more
     assert min(seen[-1][:-1]) == 8  # the last one is at the floor
     assert "no candidate surely reached" in capsys.readouterr().err
+
+
+def test_a_runtime_a_little_slower_than_the_table_is_re_aimed_into_the_window_at_once(tmp_path):
+    from edgeprune.pruning import prune
+    from edgeprune.pruning.schedule import OVERSHOOT
+
+    model, shape, table = macs_table_vgg()
+    base = table.predict(layers_of(model, shape))
+    seen = []
+
+    def slower(candidate):  # the runtime gains 3% less than the table predicts, with no noise
+        seen.append(0.97 * base / table.predict(layers_of(candidate, shape)))
+        return seen[-1]
+
+    prune(model, "magnitude", None, target_speedup=3.0, latency=table, measure=slower, out=tmp_path)
+    assert seen[0] < 3.0  # aimed by the table alone, the first candidate fell short
+    assert len(seen) == 2 and 3.0 <= seen[1] <= 3.0 * OVERSHOOT  # the second, aimed inside the window, is on target
