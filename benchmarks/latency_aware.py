@@ -4,7 +4,7 @@ For each seed, the base model and the MACs-targeted model of benchmarks/criteria
 ``OUT/seed-N/CRITERION-MACS``, same data subsets) are read; the MACs-targeted model's speedup over its base is
 measured on the runtime (``--on``); then the base is pruned again with the same criterion, steps, fine-tuning
 and scoring samples to that measured speedup as its target (``target_speedup``: the runtime's latency table
-orders the channels, each step's candidate is timed on the runtime and re-aimed until its median speedup lands
+sets the widths channels are cut to and when to stop, each step's candidate is timed on the runtime and re-aimed until its median speedup lands
 within 8% above the target; the benchmark aims at the median, not at the lower bound ``edgeprune prune`` makes
 sure of, so that both models end at the same measured speed rather than the latency-aware one faster).
 All three are timed interleaved in one session; both pruned models are evaluated on the same test images and
@@ -12,9 +12,13 @@ compared paired (exact McNemar interval of the accuracy difference). Per seed an
 kept, the table's predicted speedup (free of timing noise), measured speedup with its 95% bootstrap interval,
 efficiency (speedup x MACs kept), accuracy.
 
+With ``--aim predicted`` the target is the table's prediction of the MACs-targeted model's speedup and nothing
+is timed while pruning: the planner's order of the channels (``--latency-weight``) is compared free of timing noise.
+
 Example (after benchmarks/criteria.py has run; about 3 minutes per seed on 2 cores, plus the table once):
 
     .venv/bin/python benchmarks/latency_aware.py --criteria-out runs/criteria --on ort:2 --out runs/latency-aware
+    .venv/bin/python benchmarks/latency_aware.py --aim predicted --latency-weight 1 --out runs/latency-aware-w1
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     ap.add_argument("--cache", default=None, help="latency cache folder (default: edgeprune's)")
     ap.add_argument("--data-root", default=None, help="Fashion-MNIST folder, as given to benchmarks/criteria.py")
+    ap.add_argument("--aim", choices=("measured", "predicted"), default="measured",
+                    help="the latency-aware model's target: the MACs-targeted model's measured speedup, each candidate "
+                         "timed (default), or the table's prediction of it, nothing timed while pruning (free of "
+                         "timing noise: the order of the channels alone is compared)")
+    ap.add_argument("--latency-weight", type=float, default=None,
+                    help="the planner's channel order, 0 (importance alone) to 1 (per millisecond saved); "
+                         "default: edgeprune's")
     return ap
 
 
@@ -69,15 +80,20 @@ def main(argv: list[str]) -> int:
         base, by_macs = ep.load(base_ckpt), ep.load(macs_ckpt)
         shape = tuple(spec_of(base).input_shape)
         data = ep.load_data("fashionmnist", root=args.data_root, input_size=shape[1], sizes=tuple(settings["sizes"]), seed=seed)
-        target = measure_networks([base, by_macs], args.on, shape, "full")[1]
         table = latency_table(base, args.on, cache=args.cache)
+        if args.aim == "measured":
+            target = measure_networks([base, by_macs], args.on, shape, "full")[1]["speedup"]
+        else:
+            target = table.predict(layers_of(base, shape)) / table.predict(layers_of(by_macs, shape))
         cfg = TrainConfig(epochs=settings["finetune_epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
                           device="cpu", seed=seed)
-        folder = out / f"seed-{seed}" / f"{args.criterion}-{target['speedup']:.2f}x-{args.on.replace(':', '')}"
+        weight = {} if args.latency_weight is None else {"latency_weight": args.latency_weight}
+        folder = out / f"seed-{seed}" / (f"{args.criterion}-{target:.2f}x-{args.on.replace(':', '')}-{args.aim}"
+                                         + "".join(f"-w{w:g}" for w in weight.values()))
         meter = speedup_meter(base, args.on)
-        by_latency = prune(base_ckpt, args.criterion, data, target_speedup=target["speedup"], latency=table,
-                           measure=lambda candidate, meter=meter: meter(candidate)[0],  # the median: equal speed, not a sure bound
-                           steps=settings["steps"], finetune_epochs=settings["finetune_epochs"], train_config=cfg,
+        by_latency = prune(base_ckpt, args.criterion, data, target_speedup=target, latency=table, **weight,
+                           measure=(lambda candidate, meter=meter: meter(candidate)[0])  # the median: equal speed, not a sure bound
+                           if args.aim == "measured" else None, steps=settings["steps"], finetune_epochs=settings["finetune_epochs"], train_config=cfg,
                            out=folder, seed=seed, **({"samples": settings["score_samples"]} if scores_on_data(args.criterion) else {})).model
         timed = measure_networks([base, by_macs, by_latency], args.on, shape, "full")
         x, y = next(iter(data.loader("test", len(data.test), shuffle=False)))
@@ -85,7 +101,7 @@ def main(argv: list[str]) -> int:
             right = {k: (m.eval()(x).argmax(1) == y).tolist() for k, m in (("macs", by_macs), ("latency", by_latency))}
         diff = paired(right["macs"], right["latency"])  # accuracy(latency-aware) - accuracy(MACs-targeted)
         base_macs = count_macs(base, shape)
-        row = {"seed": seed, "n": len(y), "target_speedup": target["speedup"], "paired": diff.to_dict(),
+        row = {"seed": seed, "n": len(y), "target_speedup": target, "paired": diff.to_dict(),
                "paired_text": diff.text()}
         for key, model, t in (("macs", by_macs, timed[1]), ("latency", by_latency, timed[2])):
             kept = count_macs(model, shape) / base_macs
@@ -100,7 +116,9 @@ def main(argv: list[str]) -> int:
              f"Fashion-MNIST {'/'.join(map(str, settings['sizes']))}, VGG16-BN width {settings['width']:g} bases of "
              f"benchmarks/criteria.py; both models: {settings['steps']} steps, {settings['finetune_epochs']} fine-tuning "
              f"epochs after each, {settings['score_samples']} scoring samples. The latency-aware model's target is the "
-             "MACs-targeted model's measured speedup. Speedups: base, MACs-targeted and latency-aware timed "
+             f"MACs-targeted model's {args.aim} speedup"
+             + (f", planner latency_weight {args.latency_weight:g}" if args.latency_weight is not None else "")
+             + ". Speedups: base, MACs-targeted and latency-aware timed "
              "interleaved in one session, 95% bootstrap; efficiency = speedup x MACs kept.", "",
              "| seed | model | MACs kept | predicted speedup | measured speedup (95% CI) | efficiency | accuracy (95% CI) |",
              "|---:|---|---:|---:|---:|---:|---:|"]

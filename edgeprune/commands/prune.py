@@ -40,8 +40,8 @@ EXAMPLES = """examples:
 
 
 # flag dests that are PruneConfig options (sent to PruneConfig.from_options when given)
-OPTIONS = ("criterion", "samples", "fisher", "norm", "scope", "normalize", "round_to", "min_channels", "per_step",
-           "final_epochs", "reg", "lam", "grouping", "include_linear", "reg_epochs")
+OPTIONS = ("criterion", "samples", "fisher", "norm", "scope", "normalize", "round_to", "min_channels", "latency_weight",
+           "per_step", "final_epochs", "reg", "lam", "grouping", "include_linear", "reg_epochs")
 
 
 def _method_defaults(option: str) -> str:
@@ -85,6 +85,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--min-channels", type=int, default=default_of(ScheduleOptions, "min_channels"),
                    help="never keep fewer channels in a layer (default: the width multiple, 8; a speedup target keeps "
                         "the same floor)")
+    s.add_argument("--latency-weight", type=float, default=None, metavar="W",
+                   help="a speedup target's channel order: 0 by importance alone, as a MACs target ranks, the table "
+                        "only deciding where widths land and when to stop; 1 by importance per millisecond saved "
+                        f"(default: {default_of(ScheduleOptions, 'latency_weight'):g})")
     c = p.add_argument_group("criterion")
     c.add_argument("--criterion", default=None, help="override the method's criterion (edgeprune list criteria)")
     c.add_argument("--samples", type=int, default=None,

@@ -56,6 +56,11 @@ def _int_at_least(value: Any, low: int, param: str) -> None:
         raise ConfigError(f"{param} must be an integer >= {low}, got {value!r}", params=(param,))
 
 
+def _fraction(value: Any, param: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(f"{param} must be a number from 0 to 1, got {value!r}", params=(param,))
+
+
 def _choice(value: Any, choices: tuple[str, ...], param: str, hint: str | None = None) -> None:
     if value not in choices:
         raise ConfigError(f"{param} must be one of {', '.join(choices)}, got {value!r}", hint=hint, params=(param,))
@@ -171,6 +176,7 @@ class ScheduleOptions(Options):
     normalize: str | None = None  # None: the criterion's own (l2 for taylor-seed, rms otherwise)
     round_to: int | None = None  # None: the method's (8; seed: 1); a speedup target refuses it
     min_channels: int | None = None  # None: round_to's (8; seed: 1), for a speedup target too
+    latency_weight: float = 0.0  # a speedup target's order: importance per channel (0) ... per millisecond saved (1)
     per_step: int | None = None  # remove this many filters per step instead of reaching a target
     final_epochs: int = 0
     recalibrate_bn: bool = True
@@ -186,6 +192,7 @@ class ScheduleOptions(Options):
             _int_at_least(self.min_channels, 1, "min_channels")
         if self.per_step is not None:
             _int_at_least(self.per_step, 1, "per_step")
+        _fraction(self.latency_weight, "latency_weight")
         _int_at_least(self.final_epochs, 0, "final_epochs")
         _int_at_least(self.seed, 0, "seed")
 
@@ -342,8 +349,10 @@ class PruneConfig(Options):
                               "measured latency drops", hint="drop round_to", params=("round_to",))
         if target.kind == "latency" and self.schedule.scope != "global":
             raise ConfigError(f"scope {self.schedule.scope!r} does not apply to a speedup target: the planner ranks "
-                              "channels across layers by importance per time saved", hint="drop scope",
-                              params=("scope",))
+                              "channels across layers", hint="drop scope", params=("scope",))
+        if target.kind != "latency" and self.schedule.latency_weight != 0:
+            raise ConfigError("latency_weight applies to a speedup or latency target only: a MACs target's plan "
+                              "does not time its layers", hint="drop latency_weight", params=("latency_weight",))
 
     @property
     def criterion_name(self) -> str:

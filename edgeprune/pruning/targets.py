@@ -30,6 +30,7 @@ class PlanConfig:
     normalize: str | None = None  # None: the criterion's default
     round_to: int = 8
     min_channels: int | None = None  # None: round_to (a MACs target's rounding never leaves fewer)
+    latency_weight: float = 0.0  # a latency target's order: importance per channel (0) to per millisecond saved (1)
 
     def __post_init__(self) -> None:
         if self.min_channels is None:
@@ -41,6 +42,8 @@ class PlanConfig:
             raise ConfigError(f"scope must be one of {SCOPES}, got {self.scope!r}")
         if self.normalize not in (None, *NORMALIZATIONS):
             raise ConfigError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
+        if not 0 <= self.latency_weight <= 1:
+            raise ConfigError(f"latency_weight must be from 0 to 1, got {self.latency_weight}")
         if self.round_to < 1 or self.min_channels < 1:
             raise ConfigError(f"round_to and min_channels must be >= 1, got {self.round_to}, {self.min_channels}")
 
@@ -126,7 +129,8 @@ def select(scores: dict[str, torch.Tensor], cost: CostModel, target: Target, cfg
     base_macs, base_params, base_channels = (base or (cost.total_macs, cost.total_params, total))[:3]
     if target.kind == "latency":
         base_ms = base[3] if base is not None and len(base) > 3 else latency.predict()
-        keep = plan_latency(scores, latency, target.value * base_ms * (1 - slack / max(1, total)), cfg.min_channels)
+        keep = plan_latency(scores, latency, target.value * base_ms * (1 - slack / max(1, total)), cfg.min_channels,
+                            cfg.latency_weight)
         return plan_for(scores, sizes, {n: sizes[n] - keep[n] for n in sizes})
 
     def keeps_at(k: int) -> dict[str, int]:

@@ -304,3 +304,17 @@ def test_a_runtime_a_little_slower_than_the_table_is_re_aimed_into_the_window_at
     prune(model, "magnitude", None, target_speedup=3.0, latency=table, measure=slower, out=tmp_path)
     assert seen[0] < 3.0  # aimed by the table alone, the first candidate fell short
     assert len(seen) == 2 and 3.0 <= seen[1] <= 3.0 * OVERSHOOT  # the second, aimed inside the window, is on target
+
+
+def test_the_planner_ranks_by_importance_alone_unless_told_to_weigh_the_time_saved():
+    # Layer b costs 10 per output channel, the others 1; b's channels matter most (2.0), then c's (1.0), a's least.
+    lat, scores = planner_for(lambda la, a, b: (10.0 if la.geometry.kernel == (5, 5) else 1.0) * b, {
+        "a": torch.full((16,), 0.5), "b": torch.full((16,), 2.0), "c": torch.full((16,), 1.0)})
+    base = lat.predict()
+    assert base == pytest.approx(16 + 160 + 16 + 4)
+    by_importance = plan_latency(scores, lat, base - 20, min_channels=1)
+    assert by_importance == {"a": 1, "b": 16, "c": 11}  # a's 15 channels save 15, then c's least important 5
+    per_ms = plan_latency(scores, lat, base - 20, min_channels=1, weight=1.0)
+    assert per_ms == {"a": 16, "b": 14, "c": 16}  # 0.2 of importance per unit saved in b, 0.5 in a, 1.0 in c
+    half = plan_latency(scores, lat, base - 20, min_channels=1, weight=0.5)
+    assert half == {"a": 1, "b": 15, "c": 16}  # a first (0.5 per channel), then b (2 / sqrt(10) = 0.63) before c (1.0)

@@ -66,6 +66,10 @@ def test_the_method_defaults_fill_what_was_not_given():
     ("obd", {"per_step": 4}, "per_step and ratio exclude each other"),
     ("magnitude", {"ratio": None, "target_speedup": 3.0, "round_to": 8},
      "round_to does not apply to a speedup target: widths land where the runtime's measured latency drops"),
+    ("magnitude", {"latency_weight": 1.0}, "latency_weight applies to a speedup or latency target only: a MACs "
+                                           "target's plan does not time its layers"),
+    ("magnitude", {"ratio": None, "target_speedup": 3.0, "latency_weight": 2},
+     "latency_weight must be a number from 0 to 1, got 2"),
 ])
 def test_each_inapplicable_or_bad_option_is_one_error_naming_it(method, kw, message):
     with pytest.raises(ConfigError) as e:
