@@ -18,17 +18,23 @@ def _script(name: str):
     return module
 
 
-def test_latency_aware_benchmark_pairs_both_models_at_the_measured_speedup(tmp_path, monkeypatch, capsys, idx_files,
-                                                                          short_timing):
+def _criteria_run(tmp_path: Path, monkeypatch, idx_files) -> Path:
+    """benchmarks/criteria.py --quick on a tiny fake Fashion-MNIST in ``tmp_path/fmnist``: its --out folder."""
     pytest.importorskip("onnxruntime")
     monkeypatch.setenv("EDGEPRUNE_SYSTEM_DATASETS", str(tmp_path / "no-system"))
     monkeypatch.delenv("EDGEPRUNE_DATA", raising=False)
-    monkeypatch.chdir(tmp_path)
     idx_files(tmp_path / "fmnist", gz=False, n_train=200, n_test=50)
     crit = tmp_path / "criteria"
     assert _script("criteria").main(["--quick", "--data-root", str(tmp_path / "fmnist"), "--sizes", "120,40,40",
                                      "--width", "0.0625", "--targets", "0.25", "--methods", "magnitude",
                                      "--score-samples", "32", "--out", str(crit)]) == 0
+    return crit
+
+
+def test_latency_aware_benchmark_pairs_both_models_at_the_measured_speedup(tmp_path, monkeypatch, capsys, idx_files,
+                                                                          short_timing):
+    monkeypatch.chdir(tmp_path)
+    crit = _criteria_run(tmp_path, monkeypatch, idx_files)
     out = tmp_path / "la"
     argv = ["--criteria-out", str(crit), "--out", str(out), "--on", "ort:1", "--criterion", "magnitude",
             "--macs", "0.25", "--seeds", "0", "--cache", str(tmp_path / "cache"), "--data-root", str(tmp_path / "fmnist")]
@@ -53,14 +59,7 @@ def test_latency_aware_benchmark_pairs_both_models_at_the_measured_speedup(tmp_p
 
 def test_aimed_at_the_prediction_nothing_is_timed_while_pruning_and_the_order_is_the_one_asked_for(
         tmp_path, monkeypatch, capsys, idx_files, short_timing):
-    pytest.importorskip("onnxruntime")
-    monkeypatch.setenv("EDGEPRUNE_SYSTEM_DATASETS", str(tmp_path / "no-system"))
-    monkeypatch.delenv("EDGEPRUNE_DATA", raising=False)
-    idx_files(tmp_path / "fmnist", gz=False, n_train=200, n_test=50)
-    crit = tmp_path / "criteria"
-    assert _script("criteria").main(["--quick", "--data-root", str(tmp_path / "fmnist"), "--sizes", "120,40,40",
-                                     "--width", "0.0625", "--targets", "0.25", "--methods", "magnitude",
-                                     "--score-samples", "32", "--out", str(crit)]) == 0
+    crit = _criteria_run(tmp_path, monkeypatch, idx_files)
     out = tmp_path / "la"
     capsys.readouterr()
     assert _script("latency_aware").main([
