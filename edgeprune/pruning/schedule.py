@@ -159,11 +159,15 @@ def _measured_plan(scores, cost, target: Target, sched: Schedule, base, latency,
     goal = 1.0 / target.value
     aim, lo, hi, kept, fastest = target.value, 0.0, 1.0, None, None
     tried: list[dict[str, list[int]]] = []
+
+    def plan_at(fraction: float) -> dict[str, list[int]]:
+        return select(scores, cost, Target("latency", fraction), sched.plan, base=base, latency=latency)
+
     for attempt in range(1, MEASURED_TRIES + 1):
-        plan = select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency)
+        plan = plan_at(aim)
         if plan in tried:  # the guess lands on a plan already timed: the bracket's middle may hold another
             aim = (lo + hi) / 2
-            plan = select(scores, cost, Target("latency", aim), sched.plan, base=base, latency=latency)
+            plan = plan_at(aim)
         if plan in tried:  # no other plan between the aims (or the floor reached): timing it again adds only noise
             break
         tried.append(plan)
